@@ -1,0 +1,31 @@
+package crm
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is something that happened, written in the same transaction as the
+// change it describes (a transactional outbox). The timeline, automation,
+// webhooks and analytics read events; nothing fires on a rolled-back change.
+type Event struct {
+	ID          int64           `json:"id"`
+	Type        string          `json:"type"`         // e.g. "user.created", "contact.updated"
+	SubjectType string          `json:"subject_type"` // e.g. "user", "contact"
+	SubjectID   int64           `json:"subject_id"`
+	ActorID     int64           `json:"actor_id"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+}
+
+// Platform event types.
+const (
+	EventUserCreated   = "user.created"
+	EventUserUpdated   = "user.updated"
+	EventUserSignedIn  = "user.signed_in"
+	EventTokenCreated  = "token.created"
+	EventTokenRevoked  = "token.revoked"
+	EventTeamChanged   = "team.changed"
+	EventInviteCreated = "invite.created"
+	EventPrefsUpdated  = "user.preferences_updated"
+)

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Dialect is the SQL engine behind a DB. Every place where SQLite and
+// PostgreSQL need different SQL goes through a method of Dialect, so
+// `grep -n 'Dialect()' internal/store` finds every divergence.
+type Dialect int
+
+const (
+	SQLite Dialect = iota + 1
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return "unknown"
+}
+
+// SkipLocked is appended to a SELECT that claims rows for one worker:
+// PostgreSQL skips rows other workers hold; SQLite has a single writer, so
+// the clause is not needed (and not understood).
+func (d Dialect) SkipLocked() string {
+	if d == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// CaseInsensitiveLike returns a LIKE operator that ignores ASCII case.
+// SQLite's LIKE already does; PostgreSQL needs ILIKE.
+func (d Dialect) CaseInsensitiveLike() string {
+	if d == Postgres {
+		return "ILIKE"
+	}
+	return "LIKE"
+}
+
+// rebind rewrites ? placeholders into PostgreSQL's $1, $2 … outside string
+// literals, quoted identifiers and comments. SQLite keeps the text as is.
+func (db *DB) rebind(query string) string {
+	if db.dialect != Postgres {
+		return query
+	}
+	if v, ok := db.rebindCache.Load(query); ok {
+		return v.(string)
+	}
+	out := Rebind(query)
+	db.rebindCache.Store(query, out)
+	return out
+}
+
+// Rebind rewrites ? placeholders into $N. It leaves ? alone inside '…',
+// "…", -- comments and /* */ comments.
+func Rebind(query string) string {
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(query) {
+				if query[j] == c {
+					if j+1 < len(query) && query[j+1] == c { // doubled quote
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			if j >= len(query) {
+				j = len(query) - 1
+			}
+			b.WriteString(query[i : j+1])
+			i = j
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				j = len(query) - i - 1
+			}
+			b.WriteString(query[i : i+j+1])
+			i += j
+		case c == '/' && i+1 < len(query) && query[i+1] == '*':
+			j := strings.Index(query[i+2:], "*/")
+			end := len(query) - 1
+			if j >= 0 {
+				end = i + 2 + j + 1
+			}
+			b.WriteString(query[i : end+1])
+			i = end
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Placeholders returns "?, ?, …" with n marks, for IN lists and batches.
+func Placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

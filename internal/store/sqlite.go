@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+
+	"github.com/pivand/pivand/internal/crm"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// sqlitePragmas are applied on every new connection, busy_timeout first so
+// that the ones after it wait for a lock instead of failing at once.
+var sqlitePragmas = []string{
+	"busy_timeout(10000)",
+	"journal_mode(WAL)",
+	"synchronous(NORMAL)",
+	"foreign_keys(ON)",
+	"temp_store(MEMORY)",
+	"cache_size(-32000)",
+}
+
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range sqlitePragmas {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// Take the write lock when the transaction starts, so two processes
+		// (a server and a CLI command) wait on busy_timeout instead of
+		// failing when a reader upgrades to a writer.
+		q.Set("_txlock", "immediate")
+	}
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+func (db *DB) openSQLite(ctx context.Context, path string) error {
+	if path == "" {
+		return crm.Errorf(crm.EINVALID, "SQLite path is empty")
+	}
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	db.source = path
+	rw, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	rw.SetMaxOpenConns(1) // SQLite has one writer; queue writers here, not on SQLITE_BUSY
+	rw.SetMaxIdleConns(1)
+	rw.SetConnMaxLifetime(0)
+	if err := rw.PingContext(ctx); err != nil {
+		rw.Close()
+		return db.openError(err)
+	}
+	// The first connection switched the file to WAL; readers open after it.
+	ro, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		rw.Close()
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU()*2)
+	ro.SetMaxOpenConns(n)
+	ro.SetMaxIdleConns(n)
+	ro.SetConnMaxLifetime(0)
+	db.rw, db.ro = rw, ro
+	return nil
+}
+
+func (db *DB) openError(err error) error {
+	return crm.Errorf(crm.EUNAVAILABLE, "cannot open database %s: %v", db.source, err)
+}
