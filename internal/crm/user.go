@@ -280,3 +280,12 @@ type AuditEntry struct {
 	IP         string    `json:"ip,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 }
+
+// AuditFilter narrows the audit log. Zero values do not filter.
+type AuditFilter struct {
+	EntityType string
+	EntityID   int64
+	ActorID    int64
+	Limit      int
+	After      string // cursor from a previous page
+}
