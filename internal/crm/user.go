@@ -286,6 +286,9 @@ type AuditFilter struct {
 	EntityType string
 	EntityID   int64
 	ActorID    int64
+	Action     string     // exact action, e.g. "user.update"
+	From       *time.Time // created at or after
+	To         *time.Time // created before
 	Limit      int
 	After      string // cursor from a previous page
 }
