@@ -24,4 +24,3 @@ func (db *DB) openPostgres(ctx context.Context, rawURL string) error {
 	db.rw, db.ro = pool, pool
 	return nil
 }
-
