@@ -1,0 +1,107 @@
+package text
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// NormalizePhone parses a phone number as typed by a user and returns it in
+// E.164 form ("+989123456789").
+//
+// Persian and Arabic-Indic digits are converted to ASCII first, and
+// invisible bidi/zero-width marks are removed. Numbers without a country
+// code are read in defaultRegion (an ISO 3166 code such as "IR",
+// case-insensitive), so ("0912 345 6789", "IR") gives "+989123456789", and
+// the region's international prefix works too: ("00971501234567", "IR")
+// gives "+971501234567". With an empty defaultRegion the number must carry
+// its country code, as "+..." or, as a convenience, "00...".
+//
+// The number must be valid for its country according to libphonenumber's
+// metadata (github.com/nyaruka/phonenumbers), not merely of a plausible
+// length. Extensions ("... ext. 12") are accepted and dropped, since E.164
+// cannot express them. Errors start with "phone:" and say why: unknown
+// region, not a number, missing or invalid country code, too short, too
+// long, or not a valid number.
+func NormalizePhone(raw, defaultRegion string) (string, error) {
+	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
+	if region != "" && !phonenumbers.GetSupportedRegions()[region] {
+		return "", fmt.Errorf("phone: unknown region %q", defaultRegion)
+	}
+
+	s := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if isFormatControl(r) {
+			return -1
+		}
+		return r
+	}, ToASCIIDigits(raw)))
+	if s == "" {
+		return "", errors.New("phone: empty number")
+	}
+	if !strings.ContainsAny(s, "0123456789") {
+		return "", fmt.Errorf("phone: %q is not a number", raw)
+	}
+	if region == "" && strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil {
+		switch {
+		case errors.Is(err, phonenumbers.ErrNotANumber):
+			return "", fmt.Errorf("phone: %q is not a number", raw)
+		case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+			if region == "" && !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "＋") {
+				return "", fmt.Errorf("phone: %q has no country code (write it as +<country code>... or give a default region)", raw)
+			}
+			return "", fmt.Errorf("phone: %q has an invalid country code", raw)
+		case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+			return "", fmt.Errorf("phone: %q is too short", raw)
+		case errors.Is(err, phonenumbers.ErrNumTooLong):
+			return "", fmt.Errorf("phone: %q is too long", raw)
+		default:
+			return "", fmt.Errorf("phone: %q: %w", raw, err)
+		}
+	}
+
+	switch phonenumbers.IsPossibleNumberWithReason(num) {
+	case phonenumbers.IS_POSSIBLE:
+	case phonenumbers.INVALID_COUNTRY_CODE:
+		return "", fmt.Errorf("phone: %q has an invalid country code +%d", raw, num.GetCountryCode())
+	case phonenumbers.TOO_SHORT, phonenumbers.IS_POSSIBLE_LOCAL_ONLY:
+		return "", fmt.Errorf("phone: %q is too short", raw)
+	case phonenumbers.TOO_LONG:
+		return "", fmt.Errorf("phone: %q is too long", raw)
+	default: // INVALID_LENGTH
+		return "", fmt.Errorf("phone: %q has an invalid length for country code +%d", raw, num.GetCountryCode())
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", fmt.Errorf("phone: %q is not a valid number for country code +%d", raw, num.GetCountryCode())
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// IsPhoneLike reports whether a search query looks like (part of) a phone
+// number rather than a name: it contains at least three digits (any digit
+// set) and nothing but digits, white space, invisible bidi marks and the
+// punctuation people type in phone numbers: + - ( ) . /
+// Search code can then match it against normalised phone numbers.
+func IsPhoneLike(s string) bool {
+	digits := 0
+	for _, r := range s {
+		if _, ok := asciiDigit(r); ok {
+			digits++
+			continue
+		}
+		switch {
+		case unicode.IsSpace(r), isFormatControl(r):
+		case strings.ContainsRune("+-()./", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 3
+}
