@@ -214,3 +214,34 @@ func TestTx(t *testing.T) {
 		})
 	})
 }
+
+func TestBackup(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.SQLite)
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)`, "name", "پیوند", tx.Now())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir() + "/copy.db"
+	size, err := db.Backup(ctx, out)
+	if err != nil || size == 0 {
+		t.Fatalf("backup: %d %v", size, err)
+	}
+	if _, err := db.Backup(ctx, out); crm.ErrorCode(err) != crm.ECONFLICT {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+	cp, err := store.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	var v string
+	if err := cp.Read(ctx, func(tx *store.Tx) error {
+		return tx.QueryRow(ctx, `SELECT value FROM settings WHERE key = 'name'`).Scan(&v)
+	}); err != nil || v != "پیوند" {
+		t.Fatalf("copy has %q, %v", v, err)
+	}
+}
