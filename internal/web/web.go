@@ -1,0 +1,112 @@
+// Package web is Pivand's server-rendered user interface: HTML pages built
+// with html/template, a little hand-written JavaScript for progressive
+// enhancement, and CSS that uses logical properties so that right-to-left
+// languages lay out correctly from the dir attribute alone.
+//
+// Every route is listed in routes.go. A module adds one file of handlers,
+// its templates under templates/pages/, its catalog keys, and one line per
+// route (plus a navigation entry) in routes.go.
+package web
+
+import (
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/pivand/pivand/internal/auth"
+)
+
+//go:embed templates static
+var embedded embed.FS
+
+// Options configure the web UI.
+type Options struct {
+	Auth          *auth.Service
+	Logger        *slog.Logger
+	Version       string
+	SecureCookies bool          // mark cookies Secure (serve over HTTPS)
+	SetupCode     func() string // the first-run setup code; "" when setup is closed
+	SetupDone     func()        // called once the first admin exists
+	Dev           bool          // reload templates and static files from disk on every request
+}
+
+// server holds the UI's dependencies; handlers are its methods.
+type server struct {
+	auth      *auth.Service
+	log       *slog.Logger
+	version   string
+	secure    bool
+	setupCode func() string
+	setupDone func()
+	tmpl      *templates
+	static    *staticFiles
+	setup     *attemptLimiter
+}
+
+// New returns the web UI handler, serving its own /static/ files.
+func New(opts Options) (http.Handler, error) {
+	if opts.Auth == nil {
+		return nil, errors.New("web: Options.Auth is required")
+	}
+	s := &server{
+		auth:      opts.Auth,
+		log:       opts.Logger,
+		version:   opts.Version,
+		secure:    opts.SecureCookies,
+		setupCode: opts.SetupCode,
+		setupDone: opts.SetupDone,
+		setup:     newAttemptLimiter(setupMaxFailures, setupWindow),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.setupCode == nil {
+		s.setupCode = func() string { return "" }
+	}
+	if s.setupDone == nil {
+		s.setupDone = func() {}
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+
+	fsys := fs.FS(embedded)
+	if opts.Dev {
+		if dir, ok := sourceDir(); ok {
+			fsys = os.DirFS(dir)
+			s.log.Info("web: development mode, reading templates and static files from disk", "dir", dir)
+		} else {
+			s.log.Warn("web: development mode, but the source directory is missing; using embedded files")
+		}
+	}
+	var err error
+	if s.static, err = newStaticFiles(fsys, opts.Dev); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = newTemplates(fsys, opts.Dev, s.static.url); err != nil {
+		return nil, err
+	}
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	return cop.Handler(s.routes()), nil
+}
+
+// sourceDir returns this package's source directory when it exists on
+// disk (a development checkout).
+func sourceDir() (string, bool) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", false
+	}
+	dir := filepath.Dir(file)
+	if st, err := os.Stat(filepath.Join(dir, "templates")); err != nil || !st.IsDir() {
+		return "", false
+	}
+	return dir, true
+}
