@@ -305,7 +305,10 @@ type schemaType struct {
 	request bool
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType    = reflect.TypeFor[time.Time]()
+	rawJSONType = reflect.TypeFor[crm.RawJSON]()
+)
 
 func (g *schemaGen) schema(t reflect.Type, request bool) obj {
 	for t.Kind() == reflect.Pointer {
@@ -313,6 +316,9 @@ func (g *schemaGen) schema(t reflect.Type, request bool) obj {
 	}
 	if t == timeType {
 		return obj{"type": "string", "format": "date-time"}
+	}
+	if t == rawJSONType {
+		return obj{"description": "any JSON value"}
 	}
 	if e, ok := enums[t]; ok {
 		return obj{"type": "string", "enum": e}

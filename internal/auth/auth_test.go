@@ -289,7 +289,7 @@ func TestService(t *testing.T) {
 						t.Fatalf("entry %d twice", e.ID)
 					}
 					all[e.ID] = true
-					if strings.Contains(e.After, "argon2") || strings.Contains(e.Before, "argon2") {
+					if strings.Contains(string(e.After), "argon2") || strings.Contains(string(e.Before), "argon2") {
 						t.Fatalf("password hash in audit log: %+v", e)
 					}
 				}

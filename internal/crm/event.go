@@ -29,3 +29,28 @@ const (
 	EventInviteCreated = "invite.created"
 	EventPrefsUpdated  = "user.preferences_updated"
 )
+
+// RawJSON is JSON text kept as a string (so templates print it as text)
+// that encodes as the JSON value itself, not as a quoted string.
+type RawJSON string
+
+// MarshalJSON writes the JSON value, or null when empty.
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if r == "" {
+		return []byte("null"), nil
+	}
+	if !json.Valid([]byte(r)) {
+		return json.Marshal(string(r))
+	}
+	return []byte(r), nil
+}
+
+// UnmarshalJSON keeps the raw JSON text.
+func (r *RawJSON) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*r = ""
+		return nil
+	}
+	*r = RawJSON(b)
+	return nil
+}

@@ -275,8 +275,8 @@ type AuditEntry struct {
 	Action     string    `json:"action"` // e.g. "user.create", "token.revoke"
 	EntityType string    `json:"entity_type"`
 	EntityID   int64     `json:"entity_id"`
-	Before     string    `json:"before,omitempty"` // JSON
-	After      string    `json:"after,omitempty"`  // JSON
+	Before     RawJSON   `json:"before,omitempty"` // the record before the change
+	After      RawJSON   `json:"after,omitempty"`  // the record after the change
 	IP         string    `json:"ip,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 }
