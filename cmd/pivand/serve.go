@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pivand/pivand/internal/app"
+	"github.com/pivand/pivand/internal/config"
+	"github.com/pivand/pivand/internal/store"
+)
+
+func cmdServe(ctx context.Context, env *environment, args []string) error {
+	cfg := config.Defaults()
+	fs := cfg.FlagSet("serve", true, env.getenv, env.stderr)
+	if err := parse(fs, env, args, "pivand serve [--addr 127.0.0.1:8080] [--data DIR] [--database-url postgres://…]"); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger := newLogger(cfg, env.stderr)
+	var unlock func()
+	if cfg.DatabaseURL == "" {
+		var err error
+		if unlock, err = lockDataDir(cfg.DataDir); err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	db, err := app.OpenDB(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := app.New(ctx, cfg, db, logger, version)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	where := db.Source()
+	if db.Dialect() == store.SQLite {
+		where = "SQLite " + where
+	} else {
+		where = "PostgreSQL " + where
+	}
+	url := cfg.BaseURL
+	if strings.HasSuffix(cfg.Addr, ":0") { // a random port: show the one we got
+		url = "http://" + ln.Addr().String()
+	}
+	fmt.Fprintf(env.stdout, "Pivand %s is running at %s (%s)\n", version, url, where)
+	if code := a.SetupCode(); code != "" {
+		fmt.Fprintf(env.stdout, "\nNo account exists yet. Create the first admin, either:\n")
+		fmt.Fprintf(env.stdout, "  in the browser: open %s/setup and enter the setup code %s\n", url, code)
+		dataFlag := "--data " + shellQuote(cfg.DataDir)
+		if cfg.DatabaseURL != "" {
+			dataFlag = "--database-url '…'"
+		}
+		fmt.Fprintf(env.stdout, "  or in a terminal: pivand user create %s --email you@example.com --password '…' --role admin\n\n", dataFlag)
+	}
+	fmt.Fprintf(env.stdout, "Press Ctrl+C to stop.\n")
+	return a.Run(ctx, ln)
+}

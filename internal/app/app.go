@@ -1,0 +1,200 @@
+// Package app wires Pivand together: it opens the database, builds the
+// services and the HTTP handler, and runs the background workers. It is
+// the one place (with cmd/pivand) that knows the concrete parts.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pivand/pivand/internal/api"
+	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/config"
+	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/event"
+	"github.com/pivand/pivand/internal/idempotency"
+	"github.com/pivand/pivand/internal/jobs"
+	"github.com/pivand/pivand/internal/server"
+	"github.com/pivand/pivand/internal/store"
+	"github.com/pivand/pivand/internal/web"
+)
+
+// App is a running Pivand: database, services and HTTP handler.
+type App struct {
+	Config  config.Config
+	Logger  *slog.Logger
+	Version string
+	DB      *store.DB
+	Auth    *auth.Service
+	Idem    *idempotency.Service
+	Events  *event.Dispatcher
+	Jobs    *jobs.Runner
+	Handler http.Handler
+
+	mu        sync.Mutex
+	setupCode string // one-time code for the first-run page; "" once a user exists
+}
+
+// OpenDB opens the configured database. On SQLite it applies pending
+// migrations (a single-user file needs no separate step); on PostgreSQL
+// it refuses to go on while migrations are pending and says what to run.
+func OpenDB(ctx context.Context, cfg config.Config, migrate bool) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.StoreURL())
+	if err != nil {
+		return nil, err
+	}
+	if db.Dialect() == store.SQLite || migrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate %s: %w", db.Source(), err)
+		}
+		return db, nil
+	}
+	pending, err := db.PendingMigrations(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(pending) > 0 {
+		db.Close()
+		return nil, crm.Errorf(crm.EUNAVAILABLE,
+			"the PostgreSQL database has %d pending migration(s) (%s); run `pivand migrate` with the same PIVAND_DATABASE_URL first",
+			len(pending), strings.Join(pending, ", "))
+	}
+	return db, nil
+}
+
+// New builds the services and the HTTP handler on an open database.
+func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logger, version string) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Version: version, DB: db}
+	a.Auth = auth.New(db, auth.Options{})
+	a.Idem = idempotency.New(db)
+	a.Events = event.NewDispatcher(db, logger)
+	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
+
+	n, err := a.Auth.UserCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		a.setupCode = newSetupCode()
+	}
+	webHandler, err := web.New(web.Options{
+		Auth:          a.Auth,
+		Logger:        logger,
+		Version:       version,
+		SecureCookies: cfg.SecureCookies,
+		SetupCode:     a.SetupCode,
+		SetupDone:     a.closeSetup,
+		Dev:           cfg.Dev,
+	})
+	if err != nil {
+		return nil, err
+	}
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Logger: logger, Version: version})
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = server.Handler(server.Options{Web: webHandler, API: apiV1.Handler(), Ready: db.Ping, Logger: logger})
+	return a, nil
+}
+
+// SetupCode returns the first-run code while no user exists. A user made
+// from the command line while the server runs closes setup too.
+func (a *App) SetupCode() string {
+	a.mu.Lock()
+	code := a.setupCode
+	a.mu.Unlock()
+	if code == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if n, err := a.Auth.UserCount(ctx); err != nil || n > 0 {
+		if n > 0 {
+			a.closeSetup()
+		}
+		return ""
+	}
+	return code
+}
+
+func (a *App) closeSetup() {
+	a.mu.Lock()
+	a.setupCode = ""
+	a.mu.Unlock()
+}
+
+// newSetupCode returns a code like 7KQ4-M2XP: easy to read from a
+// terminal and type, 40 bits of entropy, guessing limited by the web UI.
+func newSetupCode() string {
+	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // no 0/O, 1/I/L
+	b := make([]byte, 8)
+	rand.Read(b)
+	out := make([]byte, 0, 9)
+	for i, c := range b {
+		if i == 4 {
+			out = append(out, '-')
+		}
+		out = append(out, alphabet[int(c)%len(alphabet)])
+	}
+	return string(out)
+}
+
+// Run serves HTTP on ln and runs the background workers until ctx ends,
+// then stops the server first, the workers next, and returns.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	start := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	start("events", a.Events.Run)
+	start("jobs", a.Jobs.Run)
+	start("maintenance", a.maintain)
+	srv := server.New(ln.Addr().String(), a.Handler, a.Logger)
+	err := srv.Serve(ctx, ln)
+	cancel()
+	wg.Wait()
+	close(errc)
+	for e := range errc {
+		err = errors.Join(err, e)
+	}
+	return err
+}
+
+// maintain removes expired sessions and idempotency keys every hour.
+func (a *App) maintain(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := a.Auth.CleanupSessions(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("cleanup sessions", "err", err)
+		}
+		if _, err := a.Idem.Purge(ctx); err != nil && ctx.Err() == nil {
+			a.Logger.Warn("purge idempotency keys", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
