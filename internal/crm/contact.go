@@ -50,6 +50,7 @@ type Contact struct {
 	Memberships []Membership   `json:"memberships"`
 	CompanyIDs  []int64        `json:"company_ids"`
 	Custom      map[string]any `json:"custom"`
+	Consents    []Consent      `json:"consents,omitempty"` // filled on single-record reads
 	CreatedAt   time.Time      `json:"created_at"`
 	UpdatedAt   time.Time      `json:"updated_at"`
 }

@@ -14,6 +14,8 @@ type Event struct {
 	SubjectType string          `json:"subject_type"` // e.g. "user", "contact"
 	SubjectID   int64           `json:"subject_id"`
 	ActorID     int64           `json:"actor_id"`
+	ContactID   int64           `json:"contact_id,omitempty"` // the person whose timeline shows it (0: none)
+	CompanyID   int64           `json:"company_id,omitempty"` // the company whose timeline shows it (0: none)
 	Payload     json.RawMessage `json:"payload,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 }

@@ -18,7 +18,7 @@ import (
 // event dispatcher waits a little before it treats a gap as rolled back.
 func (d Dialect) IDsCommitInOrder() bool { return d != Postgres }
 
-const eventColumns = `id, type, subject_type, subject_id, actor_id, payload, created_at`
+const eventColumns = `id, type, subject_type, subject_id, actor_id, COALESCE(contact_id, 0), COALESCE(company_id, 0), payload, created_at`
 
 // EventsAfter returns up to limit events with an id greater than afterID,
 // in id order. It is the dispatcher's read of the outbox.
@@ -82,7 +82,7 @@ func scanEvents(rows *sql.Rows) ([]crm.Event, error) {
 			ev      crm.Event
 			payload string
 		)
-		if err := rows.Scan(&ev.ID, &ev.Type, &ev.SubjectType, &ev.SubjectID, &ev.ActorID, &payload, &ev.CreatedAt); err != nil {
+		if err := rows.Scan(&ev.ID, &ev.Type, &ev.SubjectType, &ev.SubjectID, &ev.ActorID, &ev.ContactID, &ev.CompanyID, &payload, &ev.CreatedAt); err != nil {
 			return nil, fmt.Errorf("store: scan event: %w", err)
 		}
 		ev.Payload = []byte(payload)
@@ -174,3 +174,41 @@ func (tx *Tx) EventCursors(ctx context.Context) (map[string]int64, error) {
 
 // errNoRows reports whether err is (or wraps) sql.ErrNoRows.
 func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// FindTimeline lists the events shown on a person's or a company's
+// timeline (entity "contact" or "company"), newest first, with keyset paging.
+func (tx *Tx) FindTimeline(ctx context.Context, entity string, id int64, page crm.Page) (evs []crm.Event, next string, err error) {
+	col := "contact_id"
+	switch entity {
+	case "contact":
+	case "company":
+		col = "company_id"
+	default:
+		return nil, "", crm.Errorf(crm.EINVALID, "timeline of %q: use contact or company", entity)
+	}
+	before, err := crm.DecodeIDCursor(page.After)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := crm.ClampLimit(page.Limit)
+	q := `SELECT ` + eventColumns + ` FROM events WHERE ` + col + ` = ?`
+	args := []any{id}
+	if before > 0 {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit+1)
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: timeline of %s %d: %w", entity, id, err)
+	}
+	if evs, err = scanEvents(rows); err != nil {
+		return nil, "", err
+	}
+	if len(evs) > limit {
+		evs = evs[:limit]
+		next = crm.EncodeIDCursor(evs[limit-1].ID)
+	}
+	return evs, next, nil
+}

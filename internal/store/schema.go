@@ -10,7 +10,7 @@ func (tx *Tx) Columns(ctx context.Context) (map[string]string, error) {
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '%_fts%'`
 	if tx.Dialect() == Postgres {
 		q = `SELECT table_name || '.' || column_name, data_type FROM information_schema.columns
-			WHERE table_schema = current_schema()`
+			WHERE table_schema = current_schema() AND column_name NOT LIKE '%\_tsv'`
 	}
 	rows, err := tx.Query(ctx, q)
 	if err != nil {

@@ -83,9 +83,9 @@ func (tx *Tx) Emit(ctx context.Context, ev *crm.Event) error {
 		ev.Payload = json.RawMessage("{}")
 	}
 	ev.CreatedAt = tx.now
-	id, err := tx.InsertID(ctx, `INSERT INTO events (type, subject_type, subject_id, actor_id, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, string(ev.Payload), ev.CreatedAt)
+	id, err := tx.InsertID(ctx, `INSERT INTO events (type, subject_type, subject_id, actor_id, contact_id, company_id, payload, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID), string(ev.Payload), ev.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("store: emit %s: %w", ev.Type, err)
 	}
@@ -128,4 +128,12 @@ func (tx *Tx) Audit(ctx context.Context, action, entityType string, entityID int
 	_, err = tx.Exec(ctx, `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, before_json, after_json, ip, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, actor, action, entityType, entityID, b, a, crm.IPFromContext(ctx), tx.now)
 	return err
+}
+
+// nullID stores 0 as NULL, for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
