@@ -69,3 +69,32 @@ func (tx *Tx) ListAudit(ctx context.Context, f crm.AuditFilter) ([]*crm.AuditEnt
 	}
 	return out, next, nil
 }
+
+// ScrubAudit removes the before and after snapshots from the audit entries
+// about one record (a person erased under privacy law); who did what and
+// when stays.
+func (tx *Tx) ScrubAudit(ctx context.Context, entityType string, entityID int64) error {
+	_, err := tx.Exec(ctx, `UPDATE audit_log SET before_json = '', after_json = '' WHERE entity_type = ? AND entity_id = ?`, entityType, entityID)
+	return err
+}
+
+// AuditOf returns every audit entry about one record, oldest first.
+func (tx *Tx) AuditOf(ctx context.Context, entityType string, entityID int64) ([]*crm.AuditEntry, error) {
+	var out []*crm.AuditEntry
+	after := ""
+	for {
+		page, next, err := tx.ListAudit(ctx, crm.AuditFilter{EntityType: entityType, EntityID: entityID, Limit: crm.MaxLimit, After: after})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -116,4 +117,73 @@ func Placeholders(n int) string {
 		return ""
 	}
 	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// FullTextQuery turns normalised search tokens into the engine's query
+// syntax with prefix matching on every token, all tokens required:
+// FTS5 `"ali"* "rez"*`, PostgreSQL `'ali':* & 'rez':*`. Tokens are quoted,
+// so no user input is ever read as query syntax.
+func (d Dialect) FullTextQuery(tokens []string) string {
+	parts := make([]string, 0, len(tokens))
+	for _, t := range tokens {
+		if d == Postgres {
+			parts = append(parts, "'"+strings.ReplaceAll(strings.ReplaceAll(t, `\`, `\\`), "'", "''")+"':*")
+		} else {
+			parts = append(parts, `"`+strings.ReplaceAll(t, `"`, `""`)+`"*`)
+		}
+	}
+	if d == Postgres {
+		return strings.Join(parts, " & ")
+	}
+	return strings.Join(parts, " ")
+}
+
+// FullTextMatch is a WHERE condition with one placeholder (the query from
+// FullTextQuery) matching rows of table (contacts, companies) aliased alias.
+func (d Dialect) FullTextMatch(table, alias string) string {
+	if d == Postgres {
+		return alias + ".search_tsv @@ to_tsquery('simple', ?)"
+	}
+	return alias + ".id IN (SELECT rowid FROM " + table + "_fts WHERE " + table + "_fts MATCH ?)"
+}
+
+// RankedSearch is a full query selecting cols from table (aliased alias)
+// for the rows matching a FullTextQuery, best first; its placeholders are
+// the query and the limit.
+func (d Dialect) RankedSearch(table, alias, cols string) string {
+	if d == Postgres {
+		return "SELECT " + cols + " FROM " + table + " " + alias + ", to_tsquery('simple', ?) q WHERE " + alias +
+			".search_tsv @@ q ORDER BY ts_rank(" + alias + ".search_tsv, q) DESC, " + alias + ".id DESC LIMIT ?"
+	}
+	return "SELECT " + cols + " FROM " + table + "_fts f JOIN " + table + " " + alias + " ON " + alias +
+		".id = f.rowid WHERE " + table + "_fts MATCH ? ORDER BY f.rank LIMIT ?"
+}
+
+// customCond is a condition on one custom field value in a JSON column.
+func (d Dialect) customCond(col string, c CustomCond) (string, []any) {
+	if d == Postgres {
+		switch c.Type {
+		case "multi_select":
+			return "(" + col + "->?) @> jsonb_build_array(?::text)", []any{c.Key, c.Value}
+		case "number", "money":
+			return "(" + col + "->>?)::numeric = ?", []any{c.Key, c.Value}
+		case "boolean":
+			return "(" + col + "->>?)::boolean = ?", []any{c.Key, c.Value}
+		}
+		return col + "->>? = ?", []any{c.Key, fmt.Sprint(c.Value)}
+	}
+	path := "$." + c.Key
+	switch c.Type {
+	case "multi_select":
+		return "EXISTS (SELECT 1 FROM json_each(" + col + ", ?) j WHERE j.value = ?)", []any{path, c.Value}
+	case "boolean":
+		v := 0
+		if b, _ := c.Value.(bool); b {
+			v = 1
+		}
+		return "json_extract(" + col + ", ?) = ?", []any{path, v}
+	case "number", "money":
+		return "json_extract(" + col + ", ?) = ?", []any{path, c.Value}
+	}
+	return "json_extract(" + col + ", ?) = ?", []any{path, fmt.Sprint(c.Value)}
 }

@@ -105,3 +105,21 @@ func IsPhoneLike(s string) bool {
 	}
 	return digits >= 3
 }
+
+// PhoneSearchForms returns the digit strings a person may type to find an
+// E.164 number: +989123456789 → 989123456789, 9123456789 and 09123456789
+// (country code with the national number, the national significant number,
+// and the usual trunk-prefixed national form). Invalid input gives the
+// digits alone.
+func PhoneSearchForms(e164 string) []string {
+	digits := strings.TrimPrefix(ToASCIIDigits(e164), "+")
+	num, err := phonenumbers.Parse("+"+digits, "")
+	if err != nil {
+		return []string{digits}
+	}
+	nsn := phonenumbers.GetNationalSignificantNumber(num)
+	if nsn == "" || nsn == digits {
+		return []string{digits}
+	}
+	return []string{digits, nsn, "0" + nsn}
+}
