@@ -3,6 +3,7 @@ package text
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -47,7 +48,15 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 	if region == "" && strings.HasPrefix(s, "00") {
 		s = "+" + s[2:]
 	}
+	if e164, ok := fastPhone(s, region); ok {
+		return e164, nil
+	}
+	return slowPhone(raw, s, region)
+}
 
+// slowPhone is the general parse through libphonenumber: extensions,
+// letters, international prefixes, national prefix rules.
+func slowPhone(raw, s, region string) (string, error) {
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil {
 		switch {
@@ -122,4 +131,92 @@ func PhoneSearchForms(e164 string) []string {
 		return []string{digits}
 	}
 	return []string{digits, nsn, "0" + nsn}
+}
+
+// fastPhone handles the common shapes, "+<digits>" and a national number
+// with at most a plain trunk prefix, without libphonenumber's parsing
+// regular expressions (most of an import's time otherwise). It answers
+// ok=false whenever the input needs the general rules, and where it answers
+// it agrees with them: the final checks are libphonenumber's own. A test
+// compares both paths.
+func fastPhone(s, region string) (string, bool) {
+	var b [24]byte
+	n, plus := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if n == len(b) {
+				return "", false
+			}
+			b[n] = c
+			n++
+		case c == '+' && i == 0:
+			plus = true
+		case c == ' ' || c == '-' || c == '(' || c == ')' || c == '.':
+		default:
+			return "", false
+		}
+	}
+	digits := string(b[:n])
+	var cc int
+	var nsn string
+	if plus {
+		if n == 0 || digits[0] == '0' {
+			return "", false
+		}
+		for l := 1; l <= 3 && l < len(digits); l++ {
+			c := 0
+			for _, d := range digits[:l] {
+				c = c*10 + int(d-'0')
+			}
+			if phonenumbers.GetRegionCodeForCountryCode(c) != "ZZ" {
+				cc, nsn = c, digits[l:]
+				break
+			}
+		}
+		if cc == 0 {
+			return "", false
+		}
+		if !fastRegions[phonenumbers.GetRegionCodeForCountryCode(cc)] {
+			return "", false
+		}
+	} else {
+		if region == "" {
+			return "", false
+		}
+		if !fastRegions[region] || strings.HasPrefix(digits, "00") {
+			return "", false
+		}
+		cc = phonenumbers.GetCountryCodeForRegion(region)
+		nsn = digits
+		if p := phonenumbers.GetNddPrefixForRegion(region, true); p != "" && strings.HasPrefix(nsn, p) {
+			nsn = nsn[len(p):]
+		}
+	}
+	if len(nsn) < 2 || len(nsn) > 17 || nsn[0] == '0' {
+		return "", false
+	}
+	var nn uint64
+	for _, d := range nsn {
+		nn = nn*10 + uint64(d-'0')
+	}
+	num := &phonenumbers.PhoneNumber{}
+	num.CountryCode = proto32(int32(cc))
+	num.NationalNumber = &nn
+	if phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE || !phonenumbers.IsValidNumber(num) {
+		return "", false // let the general path give the precise error
+	}
+	return "+" + strconv.Itoa(cc) + nsn, true
+}
+
+func proto32(v int32) *int32 { return &v }
+
+// fastRegions are the regions whose national numbers need no rule beyond
+// dropping a plain trunk prefix (no carrier codes, no mobile tokens, no
+// leading-zero numbers), so fastPhone may handle them. Others always take
+// the general path.
+var fastRegions = map[string]bool{
+	"IR": true, "AE": true, "SA": true, "IQ": true, "AF": true, "KW": true, "QA": true, "BH": true, "OM": true,
+	"JO": true, "TR": true, "EG": true, "GB": true, "US": true, "CA": true, "DE": true, "FR": true, "NL": true, "SE": true,
 }
