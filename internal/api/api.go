@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/idempotency"
 )
 
@@ -24,18 +26,22 @@ const DefaultMaxBodyBytes = 1 << 20
 type Options struct {
 	Auth         *auth.Service
 	Idempotency  *idempotency.Service
-	Logger       *slog.Logger // default slog.Default()
-	Version      string       // shown in the OpenAPI document; default "dev"
-	MaxBodyBytes int64        // request body limit; default 1 MiB
+	Contacts     *contact.Service  // people, companies, custom fields, consent, search, privacy
+	Activity     *activity.Service // timeline, interactions, notes, tasks, notifications
+	Logger       *slog.Logger      // default slog.Default()
+	Version      string            // shown in the OpenAPI document; default "dev"
+	MaxBodyBytes int64             // request body limit; default 1 MiB
 }
 
 // API is the REST API. It is safe for concurrent use.
 type API struct {
-	auth    *auth.Service
-	idem    *idempotency.Service
-	log     *slog.Logger
-	version string
-	maxBody int64
+	auth     *auth.Service
+	idem     *idempotency.Service
+	contacts *contact.Service
+	activity *activity.Service
+	log      *slog.Logger
+	version  string
+	maxBody  int64
 
 	routes  []route // everything registered, in order
 	openapi []byte  // the OpenAPI document, built once
@@ -44,15 +50,17 @@ type API struct {
 
 // New builds the API and its OpenAPI document.
 func New(opts Options) (*API, error) {
-	if opts.Auth == nil || opts.Idempotency == nil {
-		return nil, errors.New("api: Options.Auth and Options.Idempotency are required")
+	if opts.Auth == nil || opts.Idempotency == nil || opts.Contacts == nil || opts.Activity == nil {
+		return nil, errors.New("api: Options.Auth, Idempotency, Contacts and Activity are required")
 	}
 	a := &API{
-		auth:    opts.Auth,
-		idem:    opts.Idempotency,
-		log:     opts.Logger,
-		version: opts.Version,
-		maxBody: opts.MaxBodyBytes,
+		auth:     opts.Auth,
+		idem:     opts.Idempotency,
+		contacts: opts.Contacts,
+		activity: opts.Activity,
+		log:      opts.Logger,
+		version:  opts.Version,
+		maxBody:  opts.MaxBodyBytes,
 	}
 	if a.log == nil {
 		a.log = slog.Default()

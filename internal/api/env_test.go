@@ -15,7 +15,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/store"
@@ -28,26 +30,30 @@ const testMaxBody = 4096
 // token and a read-only token. Every response that goes through do is
 // validated against the served OpenAPI document.
 type env struct {
-	t      *testing.T
-	db     *store.DB
-	auth   *auth.Service
-	api    *API
-	admin  *crm.User
-	rw, ro string // admin's read-write and read-only token secrets
-	doc    *openapi3.T
-	router routers.Router
+	t        *testing.T
+	db       *store.DB
+	auth     *auth.Service
+	contacts *contact.Service
+	activity *activity.Service
+	api      *API
+	admin    *crm.User
+	rw, ro   string // admin's read-write and read-only token secrets
+	doc      *openapi3.T
+	router   routers.Router
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	as := auth.New(db, auth.Options{})
-	a, err := New(Options{Auth: as, Idempotency: idempotency.New(db), Logger: slog.New(slog.DiscardHandler),
-		Version: "test", MaxBodyBytes: testMaxBody})
+	cs := contact.New(db, contact.Options{DefaultRegion: "IR"})
+	acts := activity.New(db)
+	a, err := New(Options{Auth: as, Idempotency: idempotency.New(db), Contacts: cs, Activity: acts,
+		Logger: slog.New(slog.DiscardHandler), Version: "test", MaxBodyBytes: testMaxBody})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, auth: as, api: a}
+	e := &env{t: t, db: db, auth: as, contacts: cs, activity: acts, api: a}
 	e.admin, err = as.SetupFirstAdmin(ctx, crm.UserCreate{Email: "admin@example.com", Name: "Admin", Password: "correct horse battery", Role: crm.RoleAdmin})
 	if err != nil {
 		t.Fatal(err)

@@ -20,22 +20,30 @@ import (
 // derived from the Go types the handler decodes and encodes (In, Out), so
 // the document cannot drift from the JSON actually sent.
 type op struct {
-	ID      string         // operationId, unique: listUsers, createTeam …
-	Summary string         // one line
-	Tag     string         // groups operations: users, teams …
-	Public  bool           // no token needed
-	Perm    crm.Permission // checked at the route too, besides the service
-	Paged   bool           // takes limit and after (see pagination.go)
-	Query   []param        // other query parameters
-	In      any            // request body: a value of the type decoded, or nil
-	Out     any            // response body: a value of the type encoded, or nil (204)
-	Status  int            // success status; 0 means 200
+	ID          string         // operationId, unique: listUsers, createTeam …
+	Summary     string         // one line
+	Description string         // more, when the summary is not enough
+	Tag         string         // groups operations: users, teams …
+	Public      bool           // no token needed
+	Perm        crm.Permission // checked at the route too, besides the service
+	Paged       bool           // takes limit and after (see pagination.go)
+	Query       []param        // other query parameters
+	In          any            // request body: a value of the type decoded, or nil
+	Out         any            // response body: a value of the type encoded (anyOf for alternatives), or nil (204)
+	MediaType   string         // the response's media type when it is not JSON (text/csv …); Out is then a string
+	Conflict    any            // the 409 body when it is a Problem with extension members, or nil
+	Status      int            // success status; 0 means 200
 }
+
+// anyOf documents a response that is one of several types.
+type anyOf []any
 
 // param is a query parameter.
 type param struct {
 	Name        string
-	Type        string // "string" (default) or "integer"
+	Type        string // "string" (default), "integer" (1 or more; 0 too with Zero) or "boolean"
+	Zero        bool   // an integer that may be 0
+	Enum        []string
 	Description string
 }
 
@@ -50,6 +58,17 @@ var tagDescriptions = map[string]string{
 	"users":  "People who sign in to Pivand.",
 	"teams":  "Groups of users for assignment and reporting.",
 	"audit":  "Who changed what, and when.",
+
+	"contacts":      "People: customers, leads, suppliers' buyers. Duplicates, merge, bulk actions, CSV and vCard export.",
+	"consent":       "Per-channel permission to contact a person.",
+	"privacy":       "A person's data: export everything, or erase it.",
+	"companies":     "Organisations people work at.",
+	"custom-fields": "Admin-defined fields on people and companies; values live in each record's custom object.",
+	"timeline":      "Everything that happened with a person or company, from every module, and interactions on any channel.",
+	"notes":         "Notes on a timeline; @mentions notify users.",
+	"tasks":         "Things to do, usually about a customer, with due and reminder times.",
+	"notifications": "What needs your attention: mentions, assigned tasks, reminders.",
+	"search":        "One box that finds people and companies.",
 }
 
 // schemaNames renames Go types whose name reads badly in the document.
@@ -69,6 +88,26 @@ var schemaDescriptions = map[string]string{
 	"Me":           "The user and token behind the request.",
 	"UserCreate":   "A new user. email, role and password (10 characters or more) are required.",
 	"UserUpdate":   "Fields to change; absent fields stay as they are.",
+
+	"Contact":           "A person. phones are E.164; custom holds the custom field values by key; consents is filled when one person is read.",
+	"ContactCreate":     "A new person: at least a name, an email or a phone. allow_duplicate saves even when someone stored looks the same.",
+	"ContactPatch":      "Members to change; absent ones stay. owner_id null clears the owner; custom merges per key, null removing a value.",
+	"DuplicateCheck":    "A person to compare with those stored; id (optional) is left out of the matches.",
+	"DuplicatesProblem": "A conflict problem listing the stored people the new one looks like, strongest evidence first.",
+	"DuplicateMatch":    "A stored person who looks like the one being saved, and why (email, phone, name).",
+	"MergeRequest":      "People to merge (2 to 10, survivor_id among them; the first when absent), the winner per conflicting field, and dry_run to preview.",
+	"MergePlan":         "What a merge would produce: the survivor as it will be, the conflicting fields and the choice for each, and what moves.",
+	"BulkRequest":       "One action on up to 10000 people.",
+	"Changed":           "How many records changed.",
+	"Company":           "An organisation.",
+	"CompanyFields":     "A new company; name is required.",
+	"CompanyPatch":      "Members to change; absent ones stay. owner_id null clears the owner; custom merges per key, null removing a value.",
+	"CustomField":       "A custom field definition. Values are kept under key in each record's custom object.",
+	"Consent":           "A person's current permission for one channel.",
+	"ConsentCheck":      "allowed is true only with consent granted, an address for the channel and no suppression; reason says why not.",
+	"TimelineItem":      "One timeline entry: an event of any module. type says how to read payload.",
+	"TaskPatch":         "Members to change; absent ones stay. due_at or remind_at null clears that time.",
+	"SearchHit":         "A person (kind contact) or a company (kind company) that matches.",
 }
 
 // enums lists the values of string types that have a fixed set.
@@ -177,8 +216,17 @@ func (g *schemaGen) operation(rt route) obj {
 	}
 	for _, p := range o.Query {
 		s := obj{"type": "string"}
-		if p.Type == "integer" {
+		switch p.Type {
+		case "integer":
 			s = obj{"type": "integer", "format": "int64", "minimum": 1}
+			if p.Zero {
+				s["minimum"] = 0
+			}
+		case "boolean":
+			s = obj{"type": "boolean"}
+		}
+		if len(p.Enum) > 0 {
+			s["enum"] = p.Enum
 		}
 		params = append(params, obj{"name": p.Name, "in": "query", "description": p.Description, "schema": s})
 	}
@@ -194,7 +242,17 @@ func (g *schemaGen) operation(rt route) obj {
 	}
 
 	success := obj{"description": http.StatusText(status)}
-	if o.Out != nil {
+	switch alts, _ := o.Out.(anyOf); {
+	case o.Out == nil:
+	case o.MediaType != "":
+		success["content"] = obj{o.MediaType: obj{"schema": obj{"type": "string"}}}
+	case alts != nil:
+		var schemas []any
+		for _, alt := range alts {
+			schemas = append(schemas, g.schema(reflect.TypeOf(alt), false))
+		}
+		success["content"] = obj{jsonContentType: obj{"schema": obj{"anyOf": schemas}}}
+	default:
 		success["content"] = obj{jsonContentType: obj{"schema": g.schema(reflect.TypeOf(o.Out), false)}}
 	}
 	if idempotent {
@@ -220,6 +278,9 @@ func (g *schemaGen) operation(rt route) obj {
 			out["x-permission"] = string(o.Perm)
 		}
 		out["description"] = d + "."
+		if o.Description != "" {
+			out["description"] = o.Description + " " + d + "."
+		}
 		out["x-scope"] = scope
 		problems(http.StatusUnauthorized, http.StatusForbidden)
 	}
@@ -234,6 +295,10 @@ func (g *schemaGen) operation(rt route) obj {
 	}
 	if idempotent {
 		problems(http.StatusConflict, http.StatusUnprocessableEntity)
+	}
+	if o.Conflict != nil {
+		responses[strconv.Itoa(http.StatusConflict)] = obj{"description": problemResponses[http.StatusConflict].description,
+			"content": obj{problem.ContentType: obj{"schema": g.schema(reflect.TypeOf(o.Conflict), false)}}}
 	}
 	out["responses"] = responses
 	return out
@@ -341,7 +406,9 @@ func (g *schemaGen) schema(t reflect.Type, request bool) obj {
 	case reflect.Map:
 		return obj{"type": "object", "additionalProperties": g.schema(t.Elem(), request)}
 	case reflect.Interface:
-		return obj{}
+		// Any JSON value, null included. Spelled out because {} does not
+		// admit null to validators that read the schema as OpenAPI 3.0.
+		return obj{"type": []any{"string", "number", "boolean", "array", "object", "null"}}
 	}
 	g.fail("type %s cannot be documented", t)
 	return obj{}

@@ -15,9 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/api"
 	"github.com/pivand/pivand/internal/auth"
 	"github.com/pivand/pivand/internal/config"
+	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/event"
 	"github.com/pivand/pivand/internal/idempotency"
@@ -29,15 +31,17 @@ import (
 
 // App is a running Pivand: database, services and HTTP handler.
 type App struct {
-	Config  config.Config
-	Logger  *slog.Logger
-	Version string
-	DB      *store.DB
-	Auth    *auth.Service
-	Idem    *idempotency.Service
-	Events  *event.Dispatcher
-	Jobs    *jobs.Runner
-	Handler http.Handler
+	Config   config.Config
+	Logger   *slog.Logger
+	Version  string
+	DB       *store.DB
+	Auth     *auth.Service
+	Contacts *contact.Service
+	Activity *activity.Service
+	Idem     *idempotency.Service
+	Events   *event.Dispatcher
+	Jobs     *jobs.Runner
+	Handler  http.Handler
 
 	mu        sync.Mutex
 	setupCode string // one-time code for the first-run page; "" once a user exists
@@ -76,9 +80,12 @@ func OpenDB(ctx context.Context, cfg config.Config, migrate bool) (*store.DB, er
 func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logger, version string) (*App, error) {
 	a := &App{Config: cfg, Logger: logger, Version: version, DB: db}
 	a.Auth = auth.New(db, auth.Options{})
+	a.Contacts = contact.New(db, contact.Options{})
+	a.Activity = activity.New(db)
 	a.Idem = idempotency.New(db)
 	a.Events = event.NewDispatcher(db, logger)
 	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
+	a.Activity.RegisterJobs(a.Jobs)
 
 	n, err := a.Auth.UserCount(ctx)
 	if err != nil {
@@ -99,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Logger: logger, Version: version})
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Logger: logger, Version: version})
 	if err != nil {
 		return nil, err
 	}

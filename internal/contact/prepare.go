@@ -72,6 +72,9 @@ func Prepare(c *crm.Contact, fields []*crm.CustomField, region string, requireCu
 			ms = append(ms, crm.Membership{CompanyID: id})
 		}
 	}
+	if ms == nil {
+		ms = []crm.Membership{}
+	}
 	c.Memberships = ms
 	c.CompanyIDs = make([]int64, 0, len(ms))
 	for _, m := range ms {
