@@ -102,6 +102,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		SetupCode:     a.SetupCode,
 		SetupDone:     a.closeSetup,
 		Dev:           cfg.Dev,
+		Contacts:      a.Contacts,
+		Activity:      a.Activity,
 	})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,15 @@ type dashboardPage struct {
 	Entries      []*crm.AuditEntry
 	CanAudit     bool
 	NotInstalled []string
+	Installed    []installedModule // modules added since the foundations
+	Work         *workSummary      // my tasks and notifications; nil without the contacts module
+}
+
+// installedModule is a module line of the dashboard: its catalog key and
+// where it starts.
+type installedModule struct {
+	Key  string
+	Href string
 }
 
 type adminSummary struct {
@@ -42,6 +51,15 @@ func (s *server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	u := st.user
 	d := &dashboardPage{base: s.page(r, "dashboard.title"), Today: time.Now(), NotInstalled: modulesNotInstalled}
 	d.Greeting = greeting(st.p.In(d.Today).Hour())
+	if s.contacts != nil {
+		d.NotInstalled = slices.DeleteFunc(slices.Clone(modulesNotInstalled), func(k string) bool { return k == "module.contacts" })
+		d.Installed = []installedModule{{Key: "module.contacts", Href: "/contacts"}}
+		var err error
+		if d.Work, err = s.workSummary(r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
 
 	teams, err := s.auth.ListTeams(ctx)
 	if err != nil {

@@ -13,7 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/store"
 )
@@ -22,9 +24,11 @@ const testPassword = "correct horse battery"
 
 // testApp is the real web handler on a real database, served over HTTP.
 type testApp struct {
-	t    *testing.T
-	auth *auth.Service
-	srv  *httptest.Server
+	t        *testing.T
+	auth     *auth.Service
+	contacts *contact.Service
+	activity *activity.Service
+	srv      *httptest.Server
 
 	mu    sync.Mutex
 	code  string // the setup code; "" once setup is done
@@ -33,10 +37,13 @@ type testApp struct {
 
 func newTestApp(t *testing.T, db *store.DB, setupCode string) *testApp {
 	t.Helper()
-	a := &testApp{t: t, auth: auth.New(db, auth.Options{}), code: setupCode}
+	a := &testApp{t: t, auth: auth.New(db, auth.Options{}), code: setupCode,
+		contacts: contact.New(db, contact.Options{DefaultRegion: "IR"}), activity: activity.New(db)}
 	h, err := New(Options{
-		Auth:    a.auth,
-		Version: "test",
+		Auth:     a.auth,
+		Contacts: a.contacts,
+		Activity: a.activity,
+		Version:  "test",
 		SetupCode: func() string {
 			a.mu.Lock()
 			defer a.mu.Unlock()

@@ -25,6 +25,8 @@ type base struct {
 	Languages []locale.Language
 	Version   string
 	Page      string // the page template's name, set by render
+	Search    bool   // show the search box in the top bar
+	Query     string // what the search box holds
 }
 
 // setPage is how render tells the layout which page it shows.
@@ -59,10 +61,11 @@ func (s *server) page(r *http.Request, titleKey string) base {
 		b.Path = refererPath(r)
 	}
 	if st.user != nil {
-		b.Nav = links(mainNav, st.user, r.URL.Path)
+		b.Nav = links(s.nav, st.user, r.URL.Path)
 		if strings.HasPrefix(r.URL.Path, "/settings/") {
-			b.SubNav = links(settingsNav, st.user, r.URL.Path)
+			b.SubNav = links(s.settingsNav, st.user, r.URL.Path)
 		}
+		b.Search = s.contacts != nil && st.user.Can(crm.PermContactsRead)
 	}
 	if n := r.URL.Query().Get("notice"); n != "" && st.p.Has("notice."+n) {
 		b.Notice = st.p.T("notice." + n)

@@ -32,6 +32,31 @@ var settingsNav = []navItem{
 	{Key: "nav.audit", Href: "/settings/audit", Perm: crm.PermAuditRead},
 }
 
+// contactsNav is the contacts module's part of the top navigation, put
+// after the dashboard when the module is installed; contactsSettingsNav
+// goes into the settings menu.
+var (
+	contactsNav = []navItem{
+		{Key: "nav.contacts", Href: "/contacts", Perm: crm.PermContactsRead, Prefix: "/contacts/"},
+		{Key: "nav.companies", Href: "/companies", Perm: crm.PermContactsRead, Prefix: "/companies/"},
+		{Key: "nav.tasks", Href: "/tasks", Perm: crm.PermContactsRead, Prefix: "/tasks/"},
+	}
+	contactsSettingsNav = []navItem{
+		{Key: "nav.custom_fields", Href: "/settings/custom-fields", Perm: crm.PermSettingsManage, Prefix: "/settings/custom-fields/"},
+	}
+)
+
+// navigation returns the top navigation and the settings menu of an
+// installation, with the contacts module or without it.
+func navigation(contacts bool) (top, settings []navItem) {
+	if !contacts {
+		return mainNav, settingsNav
+	}
+	top = append(append(append([]navItem{}, mainNav[:1]...), contactsNav...), mainNav[1:]...)
+	settings = append(append([]navItem{}, settingsNav...), contactsSettingsNav...)
+	return top, settings
+}
+
 // routes lists every route of the web UI.
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -70,10 +95,76 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("POST /settings/teams/{id}/delete", s.can(crm.PermUsersManage, s.handleTeamDelete))
 	mux.HandleFunc("GET /settings/audit", s.can(crm.PermAuditRead, s.handleAuditPage))
 
+	if s.contacts != nil {
+		s.contactRoutes(mux)
+	}
+
 	mux.HandleFunc("/", s.notFound)
 
 	root := http.NewServeMux()
 	root.Handle("GET /static/{hash}/{name...}", s.static)
 	root.Handle("/", s.load(mux))
 	return root
+}
+
+// contactRoutes lists the routes of the contacts module: people,
+// companies, custom fields, the timeline, tasks, notifications and search.
+func (s *server) contactRoutes(mux *http.ServeMux) {
+	read, write, del, export := crm.PermContactsRead, crm.PermContactsWrite, crm.PermContactsDelete, crm.PermContactsExport
+
+	// People.
+	mux.HandleFunc("GET /contacts", s.can(read, s.handleContactIndex))
+	mux.HandleFunc("GET /contacts/{$}", s.can(read, s.handleContactIndex))
+	mux.HandleFunc("POST /contacts/columns", s.can(read, s.handleContactColumns))
+	mux.HandleFunc("GET /contacts/export.csv", s.can(export, s.handleContactExportCSV))
+	mux.HandleFunc("GET /contacts/export.vcf", s.can(export, s.handleContactExportVCard))
+	mux.HandleFunc("POST /contacts/bulk", s.can(write, s.handleContactBulk))
+	mux.HandleFunc("GET /contacts/new", s.can(write, s.handleContactNew))
+	mux.HandleFunc("POST /contacts", s.can(write, s.handleContactCreate))
+	mux.HandleFunc("GET /contacts/merge", s.can(write, s.handleMergePage))
+	mux.HandleFunc("POST /contacts/merge", s.can(write, s.handleMerge))
+	mux.HandleFunc("GET /contacts/{id}", s.can(read, s.handleContactShow))
+	mux.HandleFunc("GET /contacts/{id}/edit", s.can(write, s.handleContactEdit))
+	mux.HandleFunc("POST /contacts/{id}", s.can(write, s.handleContactUpdate))
+	mux.HandleFunc("POST /contacts/{id}/delete", s.can(del, s.handleContactDelete))
+	mux.HandleFunc("POST /contacts/{id}/erase", s.can(del, s.handleContactErase))
+	mux.HandleFunc("POST /contacts/{id}/export", s.can(export, s.handleContactExportPerson))
+	mux.HandleFunc("POST /contacts/{id}/consent", s.can(write, s.handleContactConsent))
+	mux.HandleFunc("POST /contacts/{id}/interactions", s.can(write, s.handleInteractionCreate))
+	mux.HandleFunc("POST /contacts/{id}/notes", s.can(write, s.handleNoteCreate))
+	mux.HandleFunc("POST /contacts/{id}/tasks", s.can(write, s.handleTaskCreate))
+
+	// Companies.
+	mux.HandleFunc("GET /companies", s.can(read, s.handleCompanyIndex))
+	mux.HandleFunc("GET /companies/{$}", s.can(read, s.handleCompanyIndex))
+	mux.HandleFunc("GET /companies/new", s.can(write, s.handleCompanyNew))
+	mux.HandleFunc("POST /companies", s.can(write, s.handleCompanyCreate))
+	mux.HandleFunc("GET /companies/{id}", s.can(read, s.handleCompanyShow))
+	mux.HandleFunc("GET /companies/{id}/edit", s.can(write, s.handleCompanyEdit))
+	mux.HandleFunc("POST /companies/{id}", s.can(write, s.handleCompanyUpdate))
+	mux.HandleFunc("POST /companies/{id}/delete", s.can(del, s.handleCompanyDelete))
+	mux.HandleFunc("POST /companies/{id}/interactions", s.can(write, s.handleInteractionCreate))
+	mux.HandleFunc("POST /companies/{id}/notes", s.can(write, s.handleNoteCreate))
+	mux.HandleFunc("POST /companies/{id}/tasks", s.can(write, s.handleTaskCreate))
+
+	// Tasks and notifications.
+	mux.HandleFunc("GET /tasks", s.can(read, s.handleTaskIndex))
+	mux.HandleFunc("GET /tasks/{$}", s.can(read, s.handleTaskIndex))
+	mux.HandleFunc("POST /tasks", s.can(write, s.handleTaskCreate))
+	mux.HandleFunc("GET /tasks/{id}", s.can(read, s.handleTaskShow))
+	mux.HandleFunc("POST /tasks/{id}/complete", s.can(write, s.handleTaskComplete))
+	mux.HandleFunc("POST /tasks/{id}/reopen", s.can(write, s.handleTaskReopen))
+	mux.HandleFunc("POST /notifications/{id}/open", s.signedIn(s.handleNotificationOpen))
+	mux.HandleFunc("POST /notifications/read", s.signedIn(s.handleNotificationsRead))
+
+	// Search.
+	mux.HandleFunc("GET /search", s.can(read, s.handleSearch))
+
+	// Custom fields.
+	manage := crm.PermSettingsManage
+	mux.HandleFunc("GET /settings/custom-fields", s.can(manage, s.handleCustomFieldIndex))
+	mux.HandleFunc("POST /settings/custom-fields", s.can(manage, s.handleCustomFieldCreate))
+	mux.HandleFunc("GET /settings/custom-fields/{id}/edit", s.can(manage, s.handleCustomFieldEdit))
+	mux.HandleFunc("POST /settings/custom-fields/{id}", s.can(manage, s.handleCustomFieldUpdate))
+	mux.HandleFunc("POST /settings/custom-fields/{id}/delete", s.can(manage, s.handleCustomFieldDelete))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -34,6 +35,7 @@ func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*te
 		"join":              strings.Join,
 		"minPasswordLength": func() int { return crm.MinPasswordLength },
 	}}
+	maps.Copy(t.funcs, contactFuncs)
 	pages, err := t.parseAll()
 	if err != nil {
 		return nil, err

@@ -18,7 +18,9 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/contact"
 )
 
 //go:embed templates static
@@ -33,6 +35,12 @@ type Options struct {
 	SetupCode     func() string // the first-run setup code; "" when setup is closed
 	SetupDone     func()        // called once the first admin exists
 	Dev           bool          // reload templates and static files from disk on every request
+
+	// Contacts and Activity install the contacts module: people,
+	// companies, custom fields, the timeline, tasks and the search box.
+	// Both or neither; without them those pages do not exist.
+	Contacts *contact.Service
+	Activity *activity.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -46,12 +54,20 @@ type server struct {
 	tmpl      *templates
 	static    *staticFiles
 	setup     *attemptLimiter
+
+	contacts    *contact.Service  // nil: the contacts module is not installed
+	activity    *activity.Service // set whenever contacts is
+	nav         []navItem         // the top navigation of this installation
+	settingsNav []navItem         // the settings menu of this installation
 }
 
 // New returns the web UI handler, serving its own /static/ files.
 func New(opts Options) (http.Handler, error) {
 	if opts.Auth == nil {
 		return nil, errors.New("web: Options.Auth is required")
+	}
+	if (opts.Contacts == nil) != (opts.Activity == nil) {
+		return nil, errors.New("web: Options.Contacts and Options.Activity go together")
 	}
 	s := &server{
 		auth:      opts.Auth,
@@ -61,7 +77,10 @@ func New(opts Options) (http.Handler, error) {
 		setupCode: opts.SetupCode,
 		setupDone: opts.SetupDone,
 		setup:     newAttemptLimiter(setupMaxFailures, setupWindow),
+		contacts:  opts.Contacts,
+		activity:  opts.Activity,
 	}
+	s.nav, s.settingsNav = navigation(s.contacts != nil)
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -494,6 +494,7 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		fresh := newTestApp(t, storetest.Open(t, db.Dialect()), "SETUP-CODE")
 		app := newTestApp(t, db, "")
 		app.createUser("admin@example.com", crm.RoleAdmin)
+		seed := seedContacts(t, app, db)
 		token, _, err := app.auth.Invite(t.Context(), "guest@example.com", crm.RoleMarketing)
 		if err != nil {
 			t.Fatal(err)
@@ -540,6 +541,9 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 				check(t, l.Code, "token created", c.post("/settings/tokens", "/settings/tokens", url.Values{"name": {"T"}, "scope": {"read"}}))
 				check(t, l.Code, "invite created", c.post("/settings/users/invite", "/settings/users", url.Values{"email": {l.Code + "@example.com"}, "role": {"sales"}}))
 				check(t, l.Code, "password error", c.post("/settings/password", "/settings/password", url.Values{"current_password": {"x"}, "new_password": {"short"}, "new_password_confirm": {"short"}}))
+				for _, pr := range contactPages(t, c, seed) {
+					check(t, l.Code, pr.path, pr.r)
+				}
 			})
 		}
 		pages, err := fs.Glob(embedded, "templates/pages/*.html")
@@ -576,7 +580,7 @@ func TestTemplateKeysExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, items := range [][]navItem{mainNav, settingsNav} {
+	for _, items := range [][]navItem{mainNav, settingsNav, contactsNav, contactsSettingsNav} {
 		for _, it := range items {
 			if !locale.HasKey(it.Key) {
 				t.Errorf("navigation: unknown key %q", it.Key)
