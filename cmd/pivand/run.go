@@ -36,6 +36,9 @@ func commands() []command {
 		{"user", "manage users: user create", cmdUser},
 		{"token", "manage API tokens: token create", cmdToken},
 		{"backup", "write a consistent copy of the SQLite database", cmdBackup},
+		{"import", "import people from a CSV file: import contacts", cmdImport},
+		{"export", "export people as CSV or vCard: export contacts", cmdExport},
+		{"demo", "add realistic synthetic people and companies", cmdDemo},
 		{"version", "print the version", cmdVersion},
 	}
 }

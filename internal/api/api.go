@@ -12,6 +12,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
@@ -31,6 +33,12 @@ type Options struct {
 	Logger       *slog.Logger      // default slog.Default()
 	Version      string            // shown in the OpenAPI document; default "dev"
 	MaxBodyBytes int64             // request body limit; default 1 MiB
+
+	// ImportDir keeps CSV files uploaded for import while their job runs
+	// ("" is the system's temporary directory); MaxUploadBytes bounds one
+	// upload (DefaultMaxUploadBytes when 0).
+	ImportDir      string
+	MaxUploadBytes int64
 }
 
 // API is the REST API. It is safe for concurrent use.
@@ -42,6 +50,10 @@ type API struct {
 	log      *slog.Logger
 	version  string
 	maxBody  int64
+
+	importDir string          // uploaded CSV files (imports.go)
+	maxUpload int64           // the largest file an upload route takes
+	uploads   map[string]bool // patterns of the routes whose body is a file
 
 	routes  []route // everything registered, in order
 	openapi []byte  // the OpenAPI document, built once
@@ -61,6 +73,16 @@ func New(opts Options) (*API, error) {
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,
+
+		importDir: opts.ImportDir,
+		maxUpload: opts.MaxUploadBytes,
+		uploads:   map[string]bool{},
+	}
+	if a.importDir == "" {
+		a.importDir = filepath.Join(os.TempDir(), "pivand-imports")
+	}
+	if a.maxUpload <= 0 {
+		a.maxUpload = DefaultMaxUploadBytes
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -83,6 +105,9 @@ func New(opts Options) (*API, error) {
 	mux := http.NewServeMux()
 	for _, rt := range a.routes {
 		mux.Handle(rt.pattern, a.chain(rt))
+		if rt.op.Upload != nil {
+			a.uploads[rt.pattern] = true
+		}
 	}
 	mux.Handle("/api/", a.fallback(mux))
 	a.handler = a.limitBody(mux)

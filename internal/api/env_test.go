@@ -49,7 +49,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	cs := contact.New(db, contact.Options{DefaultRegion: "IR"})
 	acts := activity.New(db)
 	a, err := New(Options{Auth: as, Idempotency: idempotency.New(db), Contacts: cs, Activity: acts,
-		Logger: slog.New(slog.DiscardHandler), Version: "test", MaxBodyBytes: testMaxBody})
+		Logger: slog.New(slog.DiscardHandler), Version: "test", MaxBodyBytes: testMaxBody, ImportDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -126,17 +126,24 @@ func jsonTypeName(t reflect.Type) string {
 	return "an object"
 }
 
-// limitBody caps every request body at the configured size: a declared
-// Content-Length over the limit is refused at once, a longer chunked body
-// fails when read, and both answer 413.
-func (a *API) limitBody(next http.Handler) http.Handler {
+// limitBody caps every request body at the configured size (a file
+// upload route at the upload size): a declared Content-Length over the
+// limit is refused at once, a longer chunked body fails when read, and
+// both answer 413.
+func (a *API) limitBody(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > a.maxBody {
-			a.writeError(w, r, tooLargeError(a.maxBody))
+		limit := a.maxBody
+		if r.Method != http.MethodGet {
+			if _, pattern := mux.Handler(r); a.uploads[pattern] {
+				limit = a.maxUpload + 1<<20 // the file and the form around it
+			}
+		}
+		if r.ContentLength > limit {
+			a.writeError(w, r, tooLargeError(limit))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, a.maxBody)
-		next.ServeHTTP(w, r)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		mux.ServeHTTP(w, r)
 	})
 }
 

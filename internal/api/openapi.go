@@ -31,8 +31,22 @@ type op struct {
 	In          any            // request body: a value of the type decoded, or nil
 	Out         any            // response body: a value of the type encoded (anyOf for alternatives), or nil (204)
 	MediaType   string         // the response's media type when it is not JSON (text/csv …); Out is then a string
+	Upload      *upload        // the request body is a file (multipart/form-data or the raw file) instead of JSON In
+	Location    bool           // the success response has a Location header: the address of what it made
 	Conflict    any            // the 409 body when it is a Problem with extension members, or nil
 	Status      int            // success status; 0 means 200
+}
+
+// upload documents a request whose body is a file: multipart/form-data
+// with the file in part File and the members of Form (a struct, as JSON
+// tags name them) as text parts, or the file alone as the body, of media
+// type Raw. The route's body limit is the upload size (Options).
+type upload struct {
+	File        string
+	FileType    string // the file's media type: text/csv
+	Description string // of the file part
+	Form        any
+	Raw         string
 }
 
 // anyOf documents a response that is one of several types.
@@ -69,6 +83,7 @@ var tagDescriptions = map[string]string{
 	"tasks":         "Things to do, usually about a customer, with due and reminder times.",
 	"notifications": "What needs your attention: mentions, assigned tasks, reminders.",
 	"search":        "One box that finds people and companies.",
+	"imports":       "CSV imports of people: upload, follow the progress, read the problems by line, cancel.",
 }
 
 // schemaNames renames Go types whose name reads badly in the document.
@@ -108,6 +123,11 @@ var schemaDescriptions = map[string]string{
 	"TimelineItem":      "One timeline entry: an event of any module. type says how to read payload.",
 	"TaskPatch":         "Members to change; absent ones stay. due_at or remind_at null clears that time.",
 	"SearchHit":         "A person (kind contact) or a company (kind company) that matches.",
+	"Import":            "An import of people from a CSV file: its state, how far it is (byte_offset of file_size, line) and its counts. problems is how many problems are kept (at most 1000).",
+	"ImportOptions":     "How the file is read: duplicates (skip, update, create), region of local phone numbers, calendar of dates, dry_run.",
+	"Mapping":           "What each column of the file holds: preset is the recognised export format, columns one entry per column in order.",
+	"Column":            "One column: its header, the field it goes to (ignore, first_name, email, phone, custom:<key> …), a fixed label (work, mobile …) and the group tying the columns of one email, phone or address.",
+	"ImportProblem":     "A problem with one row, by physical line (the header is line 1): kind error (the row was not imported) or duplicate (with contact_id, the person it matches).",
 }
 
 // enums lists the values of string types that have a fixed set.
@@ -186,8 +206,10 @@ func checkRoute(rt route, ids map[string]bool) error {
 		return fail("operation needs ID, Summary and Tag")
 	case ids[o.ID]:
 		return fail("operation ID %q is used twice", o.ID)
-	case o.In != nil && !rt.write():
+	case (o.In != nil || o.Upload != nil) && !rt.write():
 		return fail("GET takes no request body")
+	case o.In != nil && o.Upload != nil:
+		return fail("a request body is JSON (In) or a file (Upload), not both")
 	case (o.Out == nil) != (o.Status == http.StatusNoContent):
 		return fail("Out must be nil exactly when Status is 204")
 	}
@@ -240,6 +262,9 @@ func (g *schemaGen) operation(rt route) obj {
 	if o.In != nil {
 		out["requestBody"] = obj{"required": true, "content": obj{jsonContentType: obj{"schema": g.schema(reflect.TypeOf(o.In), true)}}}
 	}
+	if o.Upload != nil {
+		out["requestBody"] = g.uploadBody(o.Upload, o.Query)
+	}
 
 	success := obj{"description": http.StatusText(status)}
 	switch alts, _ := o.Out.(anyOf); {
@@ -255,8 +280,15 @@ func (g *schemaGen) operation(rt route) obj {
 	default:
 		success["content"] = obj{jsonContentType: obj{"schema": g.schema(reflect.TypeOf(o.Out), false)}}
 	}
-	if idempotent {
-		success["headers"] = obj{replayedHeader: obj{"$ref": "#/components/headers/IdempotentReplayed"}}
+	if idempotent || o.Location {
+		headers := obj{}
+		if idempotent {
+			headers[replayedHeader] = obj{"$ref": "#/components/headers/IdempotentReplayed"}
+		}
+		if o.Location {
+			headers["Location"] = obj{"description": "The address of what the request made.", "schema": obj{"type": "string"}}
+		}
+		success["headers"] = headers
 	}
 	responses := obj{strconv.Itoa(status): success, "default": obj{"$ref": "#/components/responses/Problem"}}
 	problems := func(codes ...int) {
@@ -287,7 +319,7 @@ func (g *schemaGen) operation(rt route) obj {
 	if strings.Contains(rt.path(), "{") {
 		problems(http.StatusNotFound)
 	}
-	if o.In != nil {
+	if o.In != nil || o.Upload != nil {
 		problems(http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
 	}
 	if o.Paged || len(o.Query) > 0 {
@@ -302,6 +334,33 @@ func (g *schemaGen) operation(rt route) obj {
 	}
 	out["responses"] = responses
 	return out
+}
+
+// uploadBody documents the request body of a file upload. A form field
+// that is also a query parameter takes the parameter's description and
+// values.
+func (g *schemaGen) uploadBody(u *upload, query []param) obj {
+	props := obj{u.File: obj{"type": "string", "format": "binary", "contentMediaType": u.FileType, "description": u.Description}}
+	var required []string
+	if u.Form != nil {
+		g.fields(reflect.TypeOf(u.Form), true, props, &required)
+	}
+	for _, p := range query {
+		if s, ok := props[p.Name].(obj); ok {
+			s["description"] = p.Description
+			if len(p.Enum) > 0 {
+				s["enum"] = p.Enum
+			}
+		}
+	}
+	content := obj{"multipart/form-data": obj{
+		"schema":   obj{"type": "object", "properties": props, "required": []string{u.File}, "additionalProperties": false},
+		"encoding": obj{u.File: obj{"contentType": u.FileType + ", application/octet-stream"}},
+	}}
+	if u.Raw != "" {
+		content[u.Raw] = obj{"schema": obj{"type": "string", "description": u.Description}}
+	}
+	return obj{"required": true, "content": content}
 }
 
 // problemResponses are the shared error responses, by status.

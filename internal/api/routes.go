@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
 )
 
@@ -159,6 +160,21 @@ func (a *API) routeTable() []route {
 		{"POST /api/v1/notifications/read", a.handleNotificationsRead, op{ID: "markNotificationsRead", Tag: "notifications",
 			Summary: "Mark some (ids) or all (all: true) of your notifications as read", In: notificationsRead{}, Out: changed{}}},
 
+		{"POST /api/v1/imports", a.handleImportCreate, op{ID: "createImport", Tag: "imports", Perm: crm.PermContactsWrite, Status: http.StatusAccepted,
+			Query: importParams, Upload: importUpload, Location: true, Out: &contact.Import{},
+			Summary:     "Import people from a CSV file: upload it and queue the import",
+			Description: "Send the file as multipart/form-data (part file; options as parts or query parameters) or as the text/csv body (options as query parameters). The header is read and the mapping checked at once, so a file that cannot be imported is refused with 422 naming the line, column or option; otherwise the import is queued and runs as a job: follow it at Location. The mapping is detected from the header (Google Contacts, Outlook, HubSpot, Pivand exports, plain English, Persian and Arabic headers); mapping changes any column's field."}},
+		{"GET /api/v1/imports", a.handleImportList, op{ID: "listImports", Tag: "imports", Perm: crm.PermContactsRead, Paged: true,
+			Summary: "List imports, newest first", Out: list[*contact.Import]{}}},
+		{"GET /api/v1/imports/{id}", a.handleImportGet, op{ID: "getImport", Tag: "imports", Perm: crm.PermContactsRead,
+			Summary: "An import's status and counts", Out: &contact.Import{},
+			Description: "status is pending, running, done, failed (message says why) or cancelled; byte_offset of file_size says how far it is. During a dry run created and updated count what would be."}},
+		{"GET /api/v1/imports/{id}/problems", a.handleImportProblems, op{ID: "listImportProblems", Tag: "imports", Perm: crm.PermContactsRead, Paged: true,
+			Summary: "An import's problems by line: rows with errors, and duplicates with the person they match", Out: list[contact.ImportProblem]{}}},
+		{"POST /api/v1/imports/{id}/cancel", a.handleImportCancel, op{ID: "cancelImport", Tag: "imports", Perm: crm.PermContactsWrite,
+			Summary: "Stop a pending or running import; the rows already imported stay", Out: &contact.Import{},
+			Description: "Cancelling an import that has finished is a conflict (409)."}},
+
 		{"GET /api/v1/search", a.handleSearch, op{ID: "search", Tag: "search", Perm: crm.PermContactsRead,
 			Query: []param{
 				{Name: "q", Description: "What to look for: any part of a name, email, phone or company; prefixes match, Persian and Arabic spellings too."},
@@ -179,7 +195,11 @@ func (a *API) chain(rt route) http.Handler {
 	scope := crm.ScopeRead
 	if rt.write() {
 		scope = crm.ScopeWrite
-		h = a.idempotent(h)
+		if rt.op.Upload != nil {
+			h = a.idempotentUpload(h) // spools the file to disk, not memory
+		} else {
+			h = a.idempotent(h)
+		}
 	}
 	return a.authenticate(scope, rt.op.Perm, h)
 }

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,11 @@ type App struct {
 	Events   *event.Dispatcher
 	Jobs     *jobs.Runner
 	Handler  http.Handler
+
+	// ImportDir keeps the CSV files uploaded for import (DATA/imports):
+	// queued imports read them there, so it is local disk even when the
+	// database is PostgreSQL.
+	ImportDir string
 
 	mu        sync.Mutex
 	setupCode string // one-time code for the first-run page; "" once a user exists
@@ -86,6 +93,11 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Events = event.NewDispatcher(db, logger)
 	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
 	a.Activity.RegisterJobs(a.Jobs)
+	a.Contacts.RegisterJobs(a.Jobs) // imports started on the web or the API run as jobs
+	a.ImportDir = importDir(cfg)
+	if err := os.MkdirAll(a.ImportDir, 0o700); err != nil {
+		logger.Warn("import directory", "dir", a.ImportDir, "err", err)
+	}
 
 	n, err := a.Auth.UserCount(ctx)
 	if err != nil {
@@ -104,16 +116,27 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		Dev:           cfg.Dev,
 		Contacts:      a.Contacts,
 		Activity:      a.Activity,
+		ImportDir:     a.ImportDir,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Logger: logger, Version: version})
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Logger: logger, Version: version,
+		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err
 	}
 	a.Handler = server.Handler(server.Options{Web: webHandler, API: apiV1.Handler(), Ready: db.Ping, Logger: logger})
 	return a, nil
+}
+
+// importDir is where uploaded CSV files wait for their import job: the
+// imports folder of the data directory.
+func importDir(cfg config.Config) string {
+	if cfg.DataDir == "" {
+		return filepath.Join(os.TempDir(), "pivand-imports")
+	}
+	return filepath.Join(cfg.DataDir, "imports")
 }
 
 // SetupCode returns the first-run code while no user exists. A user made

@@ -132,7 +132,7 @@ func contactPages(t *testing.T, c *client, s *contactSeed) []pageResponse {
 	post("/settings/custom-fields", url.Values{"entity": {"contact"}, "key": {"Bad Key"}, "label": {""}, "type": {"select"}})
 	post("/tasks", url.Values{"title": {""}})
 	post("/contacts/merge", url.Values{"ids": {id(s.a.ID) + "," + id(s.b.ID)}, "do": {"preview"}, "choice.last_name": {id(s.b.ID)}})
-	return out
+	return append(out, importPages(t, c)...)
 }
 
 // signInAs signs in a fresh client and sets its language and calendar.

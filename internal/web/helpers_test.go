@@ -40,10 +40,11 @@ func newTestApp(t *testing.T, db *store.DB, setupCode string) *testApp {
 	a := &testApp{t: t, auth: auth.New(db, auth.Options{}), code: setupCode,
 		contacts: contact.New(db, contact.Options{DefaultRegion: "IR"}), activity: activity.New(db)}
 	h, err := New(Options{
-		Auth:     a.auth,
-		Contacts: a.contacts,
-		Activity: a.activity,
-		Version:  "test",
+		Auth:      a.auth,
+		Contacts:  a.contacts,
+		Activity:  a.activity,
+		Version:   "test",
+		ImportDir: t.TempDir(),
 		SetupCode: func() string {
 			a.mu.Lock()
 			defer a.mu.Unlock()

@@ -107,6 +107,18 @@ func (s *server) routes() http.Handler {
 	return root
 }
 
+// onlyPage serves h when the {page} path value is page, and answers 404
+// otherwise.
+func (s *server) onlyPage(page string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("page") != page {
+			s.notFound(w, r)
+			return
+		}
+		h(w, r)
+	}
+}
+
 // contactRoutes lists the routes of the contacts module: people,
 // companies, custom fields, the timeline, tasks, notifications and search.
 func (s *server) contactRoutes(mux *http.ServeMux) {
@@ -124,7 +136,11 @@ func (s *server) contactRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /contacts/merge", s.can(write, s.handleMergePage))
 	mux.HandleFunc("POST /contacts/merge", s.can(write, s.handleMerge))
 	mux.HandleFunc("GET /contacts/{id}", s.can(read, s.handleContactShow))
-	mux.HandleFunc("GET /contacts/{id}/edit", s.can(write, s.handleContactEdit))
+	// The edit page is written with a wildcard, /contacts/{id}/{page}, so
+	// that the import pages' /contacts/imports/{id} is more specific than it
+	// (ServeMux refuses two patterns that overlap with neither more
+	// specific, as /contacts/{id}/edit and /contacts/imports/{id} would).
+	mux.HandleFunc("GET /contacts/{id}/{page}", s.can(write, s.onlyPage("edit", s.handleContactEdit)))
 	mux.HandleFunc("POST /contacts/{id}", s.can(write, s.handleContactUpdate))
 	mux.HandleFunc("POST /contacts/{id}/delete", s.can(del, s.handleContactDelete))
 	mux.HandleFunc("POST /contacts/{id}/erase", s.can(del, s.handleContactErase))
@@ -133,6 +149,15 @@ func (s *server) contactRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /contacts/{id}/interactions", s.can(write, s.handleInteractionCreate))
 	mux.HandleFunc("POST /contacts/{id}/notes", s.can(write, s.handleNoteCreate))
 	mux.HandleFunc("POST /contacts/{id}/tasks", s.can(write, s.handleTaskCreate))
+
+	// Importing people from CSV (imports.go).
+	mux.HandleFunc("GET /contacts/import", s.can(write, s.handleImportForm))
+	mux.HandleFunc("POST /contacts/import", s.can(write, s.handleImportUpload))
+	mux.HandleFunc("GET /contacts/imports", s.can(read, s.handleImportIndex))
+	mux.HandleFunc("POST /contacts/imports", s.can(write, s.handleImportCreate))
+	mux.HandleFunc("GET /contacts/imports/{id}", s.can(read, s.handleImportShow))
+	mux.HandleFunc("POST /contacts/imports/{id}/cancel", s.can(write, s.handleImportCancel))
+	mux.HandleFunc("POST /contacts/imports/{id}/run", s.can(write, s.handleImportRun))
 
 	// Companies.
 	mux.HandleFunc("GET /companies", s.can(read, s.handleCompanyIndex))

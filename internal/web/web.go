@@ -41,6 +41,13 @@ type Options struct {
 	// Both or neither; without them those pages do not exist.
 	Contacts *contact.Service
 	Activity *activity.Service
+
+	// ImportDir keeps uploaded CSV files while they are imported (the
+	// data directory's imports/); "" uses the system's temporary
+	// directory. MaxUploadBytes bounds one file (DefaultMaxUploadBytes
+	// when 0).
+	ImportDir      string
+	MaxUploadBytes int64
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -59,6 +66,8 @@ type server struct {
 	activity    *activity.Service // set whenever contacts is
 	nav         []navItem         // the top navigation of this installation
 	settingsNav []navItem         // the settings menu of this installation
+	importDir   string            // uploaded CSV files (imports.go)
+	maxUpload   int64             // the largest file an upload may carry
 }
 
 // New returns the web UI handler, serving its own /static/ files.
@@ -79,6 +88,14 @@ func New(opts Options) (http.Handler, error) {
 		setup:     newAttemptLimiter(setupMaxFailures, setupWindow),
 		contacts:  opts.Contacts,
 		activity:  opts.Activity,
+		importDir: opts.ImportDir,
+		maxUpload: opts.MaxUploadBytes,
+	}
+	if s.importDir == "" {
+		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = DefaultMaxUploadBytes
 	}
 	s.nav, s.settingsNav = navigation(s.contacts != nil)
 	if s.log == nil {
