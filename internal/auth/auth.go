@@ -31,6 +31,7 @@ type Service struct {
 	opts    Options
 	byEmail *limiter
 	byIP    *limiter
+	tokens  tokenCache
 }
 
 // Sign-in limits: failures allowed per email and per client address within
@@ -232,6 +233,7 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, up crm.UserUpdate) (
 		if err := tx.UpdateUser(ctx, &after); err != nil {
 			return err
 		}
+		tx.AfterCommit(s.tokens.clear)
 		if before.Active && !after.Active {
 			if err := tx.DeleteUserSessions(ctx, id); err != nil {
 				return err
@@ -266,6 +268,7 @@ func (s *Service) UpdatePreferences(ctx context.Context, userID int64, p crm.Pre
 		if err := tx.UpdateUser(ctx, cur); err != nil {
 			return err
 		}
+		tx.AfterCommit(s.tokens.clear)
 		if err := tx.Audit(ctx, "user.preferences", "user", userID, before, p); err != nil {
 			return err
 		}
@@ -517,6 +520,7 @@ func (s *Service) RevokeToken(ctx context.Context, tokenID int64) error {
 		if err := tx.RevokeAPIToken(ctx, tokenID); err != nil {
 			return err
 		}
+		tx.AfterCommit(s.tokens.clear)
 		if err := tx.Audit(ctx, "token.revoke", "api_token", tokenID, map[string]any{"name": t.Name, "prefix": t.Prefix}, nil); err != nil {
 			return err
 		}
@@ -530,13 +534,17 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*crm.Us
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
 		return nil, nil, bad
 	}
+	hash := hashSecret(secret)
+	if u, t, ok := s.tokens.get(hash, time.Now()); ok {
+		return u, t, nil
+	}
 	var (
 		u *crm.User
 		t *crm.APIToken
 	)
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		if t, err = tx.FindAPITokenByHash(ctx, hashSecret(secret)); err != nil {
+		if t, err = tx.FindAPITokenByHash(ctx, hash); err != nil {
 			return err
 		}
 		u, err = tx.FindUserByID(ctx, t.UserID)
@@ -556,6 +564,7 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (*crm.Us
 		}
 		t.LastUsedAt = &now
 	}
+	s.tokens.put(hash, u, t, time.Now())
 	return u, t, nil
 }
 
