@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/contactfile"
@@ -105,14 +104,14 @@ func (a *API) receiveImport(r *http.Request) (*received, error) {
 	if err := os.MkdirAll(a.importDir, 0o700); err != nil {
 		return in, fmt.Errorf("api: import directory: %w", err)
 	}
-	var check utf8Check
+	var check contactfile.UTF8Check
 	switch mt {
 	case "text/csv":
 		in.path = newImportPath(a.importDir)
-		if err := saveUpload(in.path, r.Body, a.maxUpload, &check); err != nil {
+		if err := contactfile.SpoolFile(in.path, r.Body, a.maxUpload, &check); err != nil {
 			return in, uploadError(err, a.maxUpload)
 		}
-		in.name = cleanFileName(in.vals.Get("name"))
+		in.name = contactfile.CleanFileName(in.vals.Get("name"))
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
@@ -133,8 +132,8 @@ func (a *API) receiveImport(r *http.Request) (*received, error) {
 					return in, &crm.Error{Code: crm.EINVALID, Message: "Send one file.", Fields: map[string]string{"file": "The request has more than one file part."}}
 				}
 				in.path = newImportPath(a.importDir)
-				in.name = cleanFileName(part.FileName())
-				if err := saveUpload(in.path, part, a.maxUpload, &check); err != nil {
+				in.name = contactfile.CleanFileName(part.FileName())
+				if err := contactfile.SpoolFile(in.path, part, a.maxUpload, &check); err != nil {
 					return in, uploadError(err, a.maxUpload)
 				}
 			case importFieldNames[field]:
@@ -160,13 +159,13 @@ func (a *API) receiveImport(r *http.Request) (*received, error) {
 		return in, &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
 			msg: fmt.Sprintf("Send the file as multipart/form-data (part file) or as the text/csv body (Content-Type was %s).", ct)}
 	}
-	check.end()
+	check.End()
 	if info, err := os.Stat(in.path); err == nil && info.Size() == 0 {
 		return in, &crm.Error{Code: crm.EINVALID, Message: "The file is empty.",
 			Fields: map[string]string{"file": "The file is empty: the first line must be a header naming the columns."}}
 	}
-	if check.badLine > 0 {
-		in.notUTF8 = fmt.Sprintf("line %d, byte column %d", check.badLine, check.badCol)
+	if line, col, bad := check.Invalid(); bad {
+		in.notUTF8 = fmt.Sprintf("line %d, byte column %d", line, col)
 	}
 	return in, nil
 }
@@ -229,7 +228,7 @@ func (a *API) startImport(ctx context.Context, in *received) (*contact.Import, e
 // uploadError explains a failure to receive the file.
 func uploadError(err error, limit int64) error {
 	var tooLarge *http.MaxBytesError
-	if errors.Is(err, errUploadTooLarge) || errors.As(err, &tooLarge) {
+	if errors.Is(err, contactfile.ErrTooLarge) || errors.As(err, &tooLarge) {
 		return crm.Errorf(crm.ETOOLARGE, "The file is larger than %d bytes; split it, or use the pivand import command.", limit)
 	}
 	if _, ok := err.(*crm.Error); ok {
@@ -239,106 +238,6 @@ func uploadError(err error, limit int64) error {
 		return err
 	}
 	return bodyError("body: the upload could not be read: "+err.Error(), "The request body ended early or is not valid multipart/form-data.")
-}
-
-var errUploadTooLarge = errors.New("the file is over the upload limit")
-
-// newImportPath names a new file in dir.
-func newImportPath(dir string) string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return filepath.Join(dir, base64.RawURLEncoding.EncodeToString(b)+".csv")
-}
-
-// saveUpload copies src to a new file at path, at most limit bytes,
-// feeding check as it goes.
-func saveUpload(path string, src io.Reader, limit int64, check *utf8Check) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("api: save upload: %w", err)
-	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, check), io.LimitReader(src, limit+1), make([]byte, 256<<10))
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("api: save upload: %w", cerr)
-	}
-	if err == nil && n > limit {
-		err = errUploadTooLarge
-	}
-	return err
-}
-
-// cleanFileName keeps the base name of an uploaded file, for showing.
-func cleanFileName(name string) string {
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = strings.TrimSpace(filepath.Base(name))
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	for len(name) > 200 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" || name == "." || name == "/" {
-		name = "upload.csv"
-	}
-	return name
-}
-
-// utf8Check finds the first byte of a stream that is not UTF-8, by line
-// and byte column (both 1-based), so that a file in a legacy encoding is
-// refused before its import starts rather than stopped halfway.
-type utf8Check struct {
-	line, col       int
-	carry, buf      []byte // an unfinished character from the end of the last write
-	badLine, badCol int    // 0 while everything was valid
-}
-
-func (c *utf8Check) Write(p []byte) (int, error) {
-	n := len(p)
-	if c.line == 0 {
-		c.line, c.col = 1, 1
-	}
-	if c.badLine != 0 {
-		return n, nil
-	}
-	if len(c.carry) > 0 {
-		c.buf = append(append(c.buf[:0], c.carry...), p...)
-		p, c.carry = c.buf, c.carry[:0]
-	}
-	for i := 0; i < len(p); {
-		b := p[i]
-		if b < utf8.RuneSelf {
-			if b == '\n' {
-				c.line, c.col = c.line+1, 1
-			} else {
-				c.col++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(p[i:])
-		if r == utf8.RuneError && size == 1 {
-			if !utf8.FullRune(p[i:]) {
-				c.carry = append(c.carry, p[i:]...)
-				return n, nil
-			}
-			c.badLine, c.badCol = c.line, c.col
-			return n, nil
-		}
-		c.col += size
-		i += size
-	}
-	return n, nil
-}
-
-// end marks an unfinished character at the end of the stream as invalid.
-func (c *utf8Check) end() {
-	if c.badLine == 0 && len(c.carry) > 0 {
-		c.badLine, c.badCol = c.line, c.col
-	}
 }
 
 func (a *API) handleImportList(w http.ResponseWriter, r *http.Request) {
@@ -476,4 +375,11 @@ func (a *API) idempotentUpload(next http.Handler) http.Handler {
 			a.log.ErrorContext(ctx, "api: store idempotent response", "path", req.Path, "err", err)
 		}
 	})
+}
+
+// newImportPath names a new file in dir.
+func newImportPath(dir string) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return filepath.Join(dir, base64.RawURLEncoding.EncodeToString(b)+".csv")
 }

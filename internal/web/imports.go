@@ -197,7 +197,7 @@ func (s *server) handleImportUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	var (
 		token, path, name string
-		check             utf8Check
+		check             contactfile.UTF8Check
 	)
 	for {
 		part, err := mr.NextPart()
@@ -223,10 +223,10 @@ func (s *server) handleImportUpload(w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, part)
 				continue
 			}
-			name = cleanFileName(part.FileName())
+			name = contactfile.CleanFileName(part.FileName())
 			token = randomString(16)
 			path, _ = s.pendingPath(st.user.ID, token)
-			if err := saveUpload(path, part, s.maxUpload, &check); err != nil {
+			if err := contactfile.SpoolFile(path, part, s.maxUpload, &check); err != nil {
 				s.uploadFailed(w, r, path, err)
 				return
 			}
@@ -262,7 +262,7 @@ func (s *server) uploadFailed(w http.ResponseWriter, r *http.Request, path strin
 		os.Remove(path)
 	}
 	var tooLarge *http.MaxBytesError
-	if errors.Is(err, errUploadTooLarge) || errors.As(err, &tooLarge) {
+	if errors.Is(err, contactfile.ErrTooLarge) || errors.As(err, &tooLarge) {
 		s.uploadProblem(w, r, http.StatusRequestEntityTooLarge, "imports.error.too_large", "size", fileSize(state(r).p, s.maxUpload))
 		return
 	}
@@ -270,30 +270,11 @@ func (s *server) uploadFailed(w http.ResponseWriter, r *http.Request, path strin
 	s.uploadProblem(w, r, http.StatusBadRequest, "imports.error.upload_broken")
 }
 
-var errUploadTooLarge = errors.New("the file is over the upload limit")
-
-// saveUpload copies src to a new file at path, at most limit bytes,
-// feeding check as it goes.
-func saveUpload(path string, src io.Reader, limit int64, check *utf8Check) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("web: save upload: %w", err)
-	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, check), io.LimitReader(src, limit+1), make([]byte, 256<<10))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n > limit {
-		err = errUploadTooLarge
-	}
-	return err
-}
-
 // checkUpload refuses, showing why, a file the import cannot read: empty,
 // not UTF-8 anywhere (by line and byte column), or a header the contact
 // service cannot read.
-func (s *server) checkUpload(w http.ResponseWriter, r *http.Request, path string, check *utf8Check) bool {
-	check.end()
+func (s *server) checkUpload(w http.ResponseWriter, r *http.Request, path string, check *contactfile.UTF8Check) bool {
+	check.End()
 	if info, err := os.Stat(path); err == nil && info.Size() == 0 {
 		s.uploadProblem(w, r, http.StatusUnprocessableEntity, "imports.error.empty")
 		return false
@@ -302,84 +283,11 @@ func (s *server) checkUpload(w http.ResponseWriter, r *http.Request, path string
 		s.fileProblem(w, r, err)
 		return false
 	}
-	if check.badLine > 0 {
-		s.uploadProblem(w, r, http.StatusUnprocessableEntity, "imports.error.not_utf8", "line", check.badLine, "column", check.badCol)
+	if line, col, bad := check.Invalid(); bad {
+		s.uploadProblem(w, r, http.StatusUnprocessableEntity, "imports.error.not_utf8", "line", line, "column", col)
 		return false
 	}
 	return true
-}
-
-// cleanFileName keeps the base name of an uploaded file, for showing.
-func cleanFileName(name string) string {
-	name = strings.ReplaceAll(name, "\\", "/")
-	name = strings.TrimSpace(filepath.Base(name))
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	for len(name) > 200 {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	if name == "" || name == "." || name == "/" {
-		name = "upload.csv"
-	}
-	return name
-}
-
-// utf8Check finds the first byte of a stream that is not UTF-8, by line
-// and byte column (both 1-based), as the import would report it.
-type utf8Check struct {
-	line, col       int
-	carry, buf      []byte // an unfinished character from the end of the last write
-	badLine, badCol int    // 0 while everything was valid
-}
-
-func (c *utf8Check) Write(p []byte) (int, error) {
-	n := len(p)
-	if c.line == 0 {
-		c.line, c.col = 1, 1
-	}
-	if c.badLine != 0 {
-		return n, nil
-	}
-	if len(c.carry) > 0 {
-		c.buf = append(append(c.buf[:0], c.carry...), p...)
-		p, c.carry = c.buf, c.carry[:0]
-	}
-	for i := 0; i < len(p); {
-		b := p[i]
-		if b < utf8.RuneSelf {
-			if b == '\n' {
-				c.line, c.col = c.line+1, 1
-			} else {
-				c.col++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(p[i:])
-		if r == utf8.RuneError && size == 1 {
-			if !utf8.FullRune(p[i:]) {
-				c.carry = append(c.carry, p[i:]...)
-				return n, nil
-			}
-			c.badLine, c.badCol = c.line, c.col
-			return n, nil
-		}
-		c.col += size
-		i += size
-	}
-	return n, nil
-}
-
-// end marks an unfinished character at the end of the stream as invalid.
-func (c *utf8Check) end() {
-	if c.badLine == 0 && len(c.carry) > 0 {
-		c.badLine, c.badCol = c.line, c.col
-	}
 }
 
 // --- Mapping ---
@@ -598,7 +506,7 @@ func (s *server) handleImportCreate(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st := state(r)
 	p := st.p
-	token, name := r.PostFormValue("file"), cleanFileName(r.PostFormValue("name"))
+	token, name := r.PostFormValue("file"), contactfile.CleanFileName(r.PostFormValue("name"))
 	f := newForm(r, "duplicates", "region", "calendar", "date_order", "dry_run")
 	pending, ok := s.pendingPath(st.user.ID, token)
 	if !ok || !fileExists(pending) {

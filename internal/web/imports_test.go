@@ -480,31 +480,6 @@ func TestImportPendingCleanup(t *testing.T) {
 	}
 }
 
-func TestUTF8Check(t *testing.T) {
-	for _, tt := range []struct {
-		chunks    []string
-		line, col int
-	}{
-		{[]string{"abc\nدرست\n"}, 0, 0},
-		{[]string{"ab", "c\n\xd8", "\xafرست\n"}, 0, 0}, // a character split between writes
-		{[]string{"a\nb\xffc"}, 2, 2},
-		{[]string{"a\nعلی\xd1"}, 2, 7}, // unfinished at the end
-		{[]string{"\xef\xbb\xbfname\n", "x,\xc0\xaf"}, 2, 3},
-	} {
-		var c utf8Check
-		for _, ch := range tt.chunks {
-			c.Write([]byte(ch))
-		}
-		c.end()
-		if c.badLine != tt.line || c.badCol != tt.col {
-			t.Errorf("%q: bad at %d:%d, want %d:%d", tt.chunks, c.badLine, c.badCol, tt.line, tt.col)
-		}
-	}
-}
-
-// importPages renders the import pages for the every-page-every-language
-// test: the upload form and its error, a mapping page, a finished dry run
-// with problems, a pending import, and the list.
 func importPages(t *testing.T, c *client) []pageResponse {
 	t.Helper()
 	var out []pageResponse
