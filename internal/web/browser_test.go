@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,8 +17,6 @@ import (
 	"github.com/pivand/pivand/internal/web"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
 // TestBrowser drives the real UI in headless Chromium: sign in, switch to
 // Persian with the Jalali calendar, and check the right-to-left layout,
 // the Jalali date and that nothing overflows a phone's width. Screenshots
@@ -28,18 +24,7 @@ const chromiumPath = "/usr/bin/chromium"
 // look at. Without Chromium the test is skipped, unless
 // PIVAND_TEST_BROWSER=require.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("PIVAND_TEST_BROWSER") == "require" {
-			t.Fatalf("PIVAND_TEST_BROWSER=require but %s is missing: %v", chromiumPath, err)
-		}
-		t.Skipf("%s not found; set PIVAND_TEST_BROWSER=require to make this an error", chromiumPath)
-	}
-	shots := os.Getenv("PIVAND_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := requireChromium(t)
 
 	db := storetest.Open(t, store.SQLite)
 	svc := auth.New(db, auth.Options{})
@@ -57,99 +42,10 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	// submit clicks a submit button and waits for the next page to load.
-	submit := func(step, selector string) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(selector)))
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		if resp.Status >= 400 {
-			t.Fatalf("%s: status %d", step, resp.Status)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return s
-	}
-	// The viewport is set with EmulateViewport. Phones get mobile emulation
-	// at 375×812 CSS pixels, drawn at twice the density.
-	type viewport struct {
-		w, h   int64
-		mobile bool
-	}
-	var current viewport
-	emulate := func(v viewport, h int64) chromedp.Action[chromedp.Void] {
-		if v.mobile {
-			return chromedp.EmulateViewport(v.w, h, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2))
-		}
-		return chromedp.EmulateViewport(v.w, h)
-	}
-	use := func(v viewport) chromedp.Action[chromedp.Void] {
-		current = v
-		return emulate(v, v.h)
-	}
-	desktop, phone := viewport{1280, 900, false}, viewport{375, 812, true}
-	// shot saves a full-page screenshot. It grows the viewport to the
-	// page's height and captures that, rather than using FullScreenshot:
-	// Chromium's capture beyond the viewport leaves scrolling tables blank.
-	shot := func(name string) {
-		t.Helper()
-		height, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollHeight`))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		do("grow viewport", emulate(current, max(height, current.h)))
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		do("restore viewport", emulate(current, current.h))
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// fits reports the widths when the page is wider than the viewport.
-	fits := func(page string) {
-		t.Helper()
-		if got := eval(`(document.documentElement.scrollWidth <= window.innerWidth) ? "" :
-			document.documentElement.scrollWidth + " > " + window.innerWidth`); got != "" {
-			t.Errorf("%s overflows the viewport: %s", page, got)
-		}
-	}
+	b := newBrowser(t, shots, 60*time.Second)
+	do, eval, use, shot, fits := b.do, b.eval, b.use, b.shot, b.fits
+	submit := func(step, selector string) { t.Helper(); b.submit(step, selector, 0) }
+	phone := viewport{375, 812, true}
 
 	// Sign in through the form.
 	do("open sign-in", use(desktop), chromedp.Navigate(srv.URL+"/settings/preferences"))

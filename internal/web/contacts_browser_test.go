@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -31,18 +29,7 @@ import (
 // is wider than a phone. Skipped without Chromium unless
 // PIVAND_TEST_BROWSER=require.
 func TestContactsBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("PIVAND_TEST_BROWSER") == "require" {
-			t.Fatalf("PIVAND_TEST_BROWSER=require but %s is missing: %v", chromiumPath, err)
-		}
-		t.Skipf("%s not found; set PIVAND_TEST_BROWSER=require to make this an error", chromiumPath)
-	}
-	shots := os.Getenv("PIVAND_SCREENSHOT_DIR")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := requireChromium(t)
 
 	ctx := context.Background()
 	db := storetest.Open(t, store.SQLite)
@@ -83,93 +70,10 @@ func TestContactsBrowser(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	bctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-
-	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	// submit clicks a button and waits for the page it loads; want is the
-	// status of that page.
-	submit := func(step, selector string, want int64) {
-		t.Helper()
-		resp, err := chromedp.RunResponse(bctx, chromedp.Click(chromedp.CSS(selector)))
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		if resp.Status != want {
-			t.Fatalf("%s: status %d, want %d", step, resp.Status, want)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return s
-	}
-	type viewport struct {
-		w, h   int64
-		mobile bool
-	}
-	var current viewport
-	emulate := func(v viewport, h int64) chromedp.Action[chromedp.Void] {
-		if v.mobile {
-			return chromedp.EmulateViewport(v.w, h, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulateScale(2))
-		}
-		return chromedp.EmulateViewport(v.w, h)
-	}
-	use := func(v viewport) chromedp.Action[chromedp.Void] {
-		current = v
-		return emulate(v, v.h)
-	}
-	desktop, phone := viewport{1280, 900, false}, viewport{360, 740, true}
-	shot := func(name string) {
-		t.Helper()
-		height, err := chromedp.Run(bctx, chromedp.Evaluate[int64](`document.documentElement.scrollHeight`))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		do("grow viewport", emulate(current, max(height, current.h)))
-		png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		do("restore viewport", emulate(current, current.h))
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fits := func(page string) {
-		t.Helper()
-		if got := eval(`(document.documentElement.scrollWidth <= window.innerWidth) ? "" :
-			document.documentElement.scrollWidth + " > " + window.innerWidth`); got != "" {
-			t.Errorf("%s overflows the viewport: %s", page, got)
-		}
-	}
+	b := newBrowser(t, shots, 60*time.Second)
+	do, eval, use, shot, fits := b.do, b.eval, b.use, b.shot, b.fits
+	submit := b.submit
+	phone := viewport{360, 740, true}
 	page := func() string { return eval(`document.body.dataset.page`) }
 	idRE := regexp.MustCompile(`/contacts/(\d+)`)
 	currentID := func() string {
