@@ -256,48 +256,40 @@ func (tx *Tx) ListTasks(ctx context.Context, f crm.TaskFilter) (tasks []*crm.Tas
 		return nil, "", err
 	}
 	limit := crm.ClampLimit(f.Limit)
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, vs ...any) { where = append(where, cond); args = append(args, vs...) }
+	var w conds
 	if f.AssigneeID != 0 {
-		add(`assignee_id = ?`, f.AssigneeID)
+		w.add(`assignee_id = ?`, f.AssigneeID)
 	}
 	if f.ContactID != 0 {
-		add(`contact_id = ?`, f.ContactID)
+		w.add(`contact_id = ?`, f.ContactID)
 	}
 	if f.CompanyID != 0 {
-		add(`company_id = ?`, f.CompanyID)
+		w.add(`company_id = ?`, f.CompanyID)
 	}
 	if f.Open != nil {
 		if *f.Open {
-			add(`done_at IS NULL`)
+			w.add(`done_at IS NULL`)
 		} else {
-			add(`done_at IS NOT NULL`)
+			w.add(`done_at IS NOT NULL`)
 		}
 	}
 	if f.DueBefore != nil {
-		add(`due_at < ?`, f.DueBefore.UTC())
+		w.add(`due_at < ?`, f.DueBefore.UTC())
 	}
 	if afterID > 0 {
 		if key == "" {
-			add(`due_at IS NULL AND id > ?`, afterID)
+			w.add(`due_at IS NULL AND id > ?`, afterID)
 		} else {
 			micros, err := strconv.ParseInt(key, 10, 64)
 			if err != nil {
 				return nil, "", crm.Errorf(crm.EINVALID, "The cursor is not valid.")
 			}
 			due := time.UnixMicro(micros).UTC()
-			add(`(due_at > ? OR (due_at = ? AND id > ?) OR due_at IS NULL)`, due, due, afterID)
+			w.add(`(due_at > ? OR (due_at = ? AND id > ?) OR due_at IS NULL)`, due, due, afterID)
 		}
 	}
-	q := `SELECT ` + taskColumns + ` FROM tasks`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY due_at ASC NULLS LAST, id ASC LIMIT ?`
-	args = append(args, limit+1)
+	q := `SELECT ` + taskColumns + ` FROM tasks` + w.sql() + ` ORDER BY due_at ASC NULLS LAST, id ASC LIMIT ?`
+	args := append(w.args, limit+1)
 	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list tasks: %w", err)

@@ -161,75 +161,55 @@ func (tx *Tx) FindCompanies(ctx context.Context, f crm.CompanyFilter, fts string
 	if err != nil {
 		return nil, "", err
 	}
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	var w conds
 	if fts != "" {
-		add(tx.Dialect().FullTextMatch("companies", "co"), fts)
+		w.add(tx.Dialect().FullTextMatch("companies", "co"), fts)
 	}
 	if f.Tag != "" {
-		add(`EXISTS (SELECT 1 FROM company_tags t WHERE t.company_id = co.id AND t.tag = ?)`, strings.ToLower(strings.TrimSpace(f.Tag)))
+		w.add(`EXISTS (SELECT 1 FROM company_tags t WHERE t.company_id = co.id AND t.tag = ?)`, strings.ToLower(strings.TrimSpace(f.Tag)))
 	}
 	if f.OwnerID != nil {
 		if *f.OwnerID == 0 {
-			add(`co.owner_id IS NULL`)
+			w.add(`co.owner_id IS NULL`)
 		} else {
-			add(`co.owner_id = ?`, *f.OwnerID)
+			w.add(`co.owner_id = ?`, *f.OwnerID)
 		}
 	}
 	for _, cc := range custom {
 		cond, a := tx.Dialect().customCond("co.custom", cc)
-		add(cond, a...)
+		w.add(cond, a...)
 	}
 	if len(f.IDs) > 0 {
 		ids := make([]any, len(f.IDs))
 		for i, id := range f.IDs {
 			ids[i] = id
 		}
-		add(`co.id IN (`+Placeholders(len(ids))+`)`, ids...)
+		w.add(`co.id IN (`+Placeholders(len(ids))+`)`, ids...)
 	}
 	order := `co.name_key, co.id`
 	switch f.Sort {
 	case "", crm.SortName:
 		if afterID > 0 {
-			add(`(co.name_key > ? OR (co.name_key = ? AND co.id > ?))`, key, key, afterID)
+			w.add(`(co.name_key > ? OR (co.name_key = ? AND co.id > ?))`, key, key, afterID)
 		}
 	case crm.SortCreatedDesc:
 		order = `co.id DESC`
 		if afterID > 0 {
-			add(`co.id < ?`, afterID)
+			w.add(`co.id < ?`, afterID)
 		}
 	default:
 		return nil, "", &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"sort": "Use name or -created."}}
 	}
-	q := `SELECT ` + companyColumns + `, co.name_key FROM companies co`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY ` + order + ` LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := tx.Query(ctx, q, args...)
+	var keys []string
+	out, err := pageRows(ctx, tx, `SELECT `+companyColumns+`, co.name_key FROM companies co`+w.sql()+` ORDER BY `+order+` LIMIT ?`,
+		w.args, limit, "companies", func(r rowScanner) (*crm.Company, error) {
+			var nk string
+			c, err := scanCompany(scanPlus{r, &nk})
+			keys = append(keys, nk)
+			return c, err
+		})
 	if err != nil {
 		return nil, "", err
-	}
-	defer rows.Close()
-	var (
-		out  []*crm.Company
-		keys []string
-	)
-	for rows.Next() {
-		var nk string
-		c, err := scanCompany(scanPlus{rows, &nk})
-		if err != nil {
-			return nil, "", tx.db.wrap("scan companies", err)
-		}
-		out = append(out, c)
-		keys = append(keys, nk)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", tx.db.wrap("list companies", err)
 	}
 	next := ""
 	if len(out) > limit {

@@ -227,59 +227,55 @@ func (tx *Tx) FindContacts(ctx context.Context, f crm.ContactFilter, fts string,
 	if err != nil {
 		return nil, "", err
 	}
-	var (
-		where []string
-		args  []any
-	)
-	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	var w conds
 	if fts != "" {
-		add(tx.Dialect().FullTextMatch("contacts", "c"), fts)
+		w.add(tx.Dialect().FullTextMatch("contacts", "c"), fts)
 	}
 	if f.Tag != "" {
-		add(`EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = ?)`, strings.ToLower(strings.TrimSpace(f.Tag)))
+		w.add(`EXISTS (SELECT 1 FROM contact_tags t WHERE t.contact_id = c.id AND t.tag = ?)`, strings.ToLower(strings.TrimSpace(f.Tag)))
 	}
 	if f.OwnerID != nil {
 		if *f.OwnerID == 0 {
-			add(`c.owner_id IS NULL`)
+			w.add(`c.owner_id IS NULL`)
 		} else {
-			add(`c.owner_id = ?`, *f.OwnerID)
+			w.add(`c.owner_id = ?`, *f.OwnerID)
 		}
 	}
 	if f.CompanyID != 0 {
-		add(`EXISTS (SELECT 1 FROM contact_companies m WHERE m.contact_id = c.id AND m.company_id = ?)`, f.CompanyID)
+		w.add(`EXISTS (SELECT 1 FROM contact_companies m WHERE m.contact_id = c.id AND m.company_id = ?)`, f.CompanyID)
 	}
 	for _, cc := range custom {
 		cond, a := tx.Dialect().customCond("c.custom", cc)
-		add(cond, a...)
+		w.add(cond, a...)
 	}
 	if f.CreatedFrom != nil {
-		add(`c.created_at >= ?`, f.CreatedFrom.UTC())
+		w.add(`c.created_at >= ?`, f.CreatedFrom.UTC())
 	}
 	if f.CreatedTo != nil {
-		add(`c.created_at < ?`, f.CreatedTo.UTC())
+		w.add(`c.created_at < ?`, f.CreatedTo.UTC())
 	}
 	if len(f.IDs) > 0 {
 		ids := make([]any, len(f.IDs))
 		for i, id := range f.IDs {
 			ids[i] = id
 		}
-		add(`c.id IN (`+Placeholders(len(ids))+`)`, ids...)
+		w.add(`c.id IN (`+Placeholders(len(ids))+`)`, ids...)
 	}
 	order := `c.id DESC`
 	switch f.Sort {
 	case "", crm.SortCreatedDesc:
 		if afterID > 0 {
-			add(`c.id < ?`, afterID)
+			w.add(`c.id < ?`, afterID)
 		}
 	case crm.SortCreatedAsc:
 		order = `c.id`
 		if afterID > 0 {
-			add(`c.id > ?`, afterID)
+			w.add(`c.id > ?`, afterID)
 		}
 	case crm.SortName:
 		order = `c.sort_name, c.id`
 		if afterID > 0 {
-			add(`(c.sort_name > ? OR (c.sort_name = ? AND c.id > ?))`, key, key, afterID)
+			w.add(`(c.sort_name > ? OR (c.sort_name = ? AND c.id > ?))`, key, key, afterID)
 		}
 	case crm.SortUpdatedDesc:
 		order = `c.updated_at DESC, c.id DESC`
@@ -288,39 +284,22 @@ func (tx *Tx) FindContacts(ctx context.Context, f crm.ContactFilter, fts string,
 			if err != nil {
 				return nil, "", &crm.Error{Code: crm.EINVALID, Message: "The cursor is not valid.", Fields: map[string]string{"after": "Not a cursor returned by this list."}}
 			}
-			add(`(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))`, t, t, afterID)
+			w.add(`(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))`, t, t, afterID)
 		}
 	default:
 		return nil, "", &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"sort": "Use name, created, -created or -updated."}}
 	}
-	q := `SELECT ` + contactColumns + `, c.sort_name FROM contacts c`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY ` + order + ` LIMIT ?`
-	args = append(args, limit+1)
-	rows, err := tx.Query(ctx, q, args...)
+	var sorts []string
+	out, err := pageRows(ctx, tx, `SELECT `+contactColumns+`, c.sort_name FROM contacts c`+w.sql()+` ORDER BY `+order+` LIMIT ?`,
+		w.args, limit, "contacts", func(r rowScanner) (*crm.Contact, error) {
+			var sortName string
+			c, err := scanContact(scanPlus{r, &sortName})
+			sorts = append(sorts, sortName)
+			return c, err
+		})
 	if err != nil {
 		return nil, "", err
 	}
-	defer rows.Close()
-	var (
-		out   []*crm.Contact
-		sorts []string
-	)
-	for rows.Next() {
-		var sortName string
-		c, err := scanContact(scanPlus{rows, &sortName})
-		if err != nil {
-			return nil, "", tx.db.wrap("scan contacts", err)
-		}
-		out = append(out, c)
-		sorts = append(sorts, sortName)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", tx.db.wrap("list contacts", err)
-	}
-	rows.Close()
 	next := ""
 	if len(out) > limit {
 		out = out[:limit]
@@ -339,14 +318,6 @@ func (tx *Tx) FindContacts(ctx context.Context, f crm.ContactFilter, fts string,
 	}
 	return out, next, nil
 }
-
-// scanPlus scans a contact row followed by extra columns.
-type scanPlus struct {
-	rows  *sql.Rows
-	extra *string
-}
-
-func (s scanPlus) Scan(dst ...any) error { return s.rows.Scan(append(dst, s.extra)...) }
 
 // DeleteContact removes a person; keys, tags, links, consents and activity
 // go with it (foreign keys cascade).
