@@ -131,15 +131,9 @@ func (s *Service) ListCompanies(ctx context.Context, f crm.CompanyFilter) ([]*cr
 		next string
 	)
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		conds, err := s.customConds(ctx, tx, "company", f.Custom)
-		if err != nil {
+		fts, conds, none, err := s.listFilters(ctx, tx, "company", f.Q, f.Custom)
+		if err != nil || none {
 			return err
-		}
-		fts := ""
-		if strings.TrimSpace(f.Q) != "" {
-			if fts = s.ftsQuery(tx.Dialect(), f.Q); fts == "" {
-				return nil
-			}
 		}
 		out, next, err = tx.FindCompanies(ctx, f, fts, conds)
 		return err
@@ -181,7 +175,11 @@ func (s *Service) UpdateCompany(ctx context.Context, id int64, up crm.CompanyUpd
 			return err
 		}
 		if before.Name != after.Name {
-			if err := s.reindexPeople(ctx, tx, id); err != nil {
+			people, err := tx.CompanyContactIDs(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := s.reindexPeople(ctx, tx, people); err != nil {
 				return err
 			}
 		}
@@ -195,11 +193,9 @@ func (s *Service) UpdateCompany(ctx context.Context, id int64, up crm.CompanyUpd
 	return c, err
 }
 
-func (s *Service) reindexPeople(ctx context.Context, tx *store.Tx, companyID int64) error {
-	ids, err := tx.CompanyContactIDs(ctx, companyID)
-	if err != nil {
-		return err
-	}
+// reindexPeople rewrites the search text of people whose company names
+// changed (a company renamed or deleted).
+func (s *Service) reindexPeople(ctx context.Context, tx *store.Tx, ids []int64) error {
 	for _, id := range ids {
 		p, err := tx.FindContactByID(ctx, id)
 		if err != nil {
@@ -243,18 +239,7 @@ func applyCompanyUpdate(c *crm.Company, up crm.CompanyUpdate) {
 		c.OwnerID = *up.OwnerID
 	}
 	if up.Custom != nil {
-		merged := make(map[string]any, len(c.Custom)+len(up.Custom))
-		for k, v := range c.Custom {
-			merged[k] = v
-		}
-		for k, v := range up.Custom {
-			if v == nil {
-				delete(merged, k)
-			} else {
-				merged[k] = v
-			}
-		}
-		c.Custom = merged
+		c.Custom = mergeCustom(c.Custom, up.Custom)
 	}
 }
 
@@ -276,18 +261,8 @@ func (s *Service) DeleteCompany(ctx context.Context, id int64) error {
 		if err := tx.DeleteCompany(ctx, id); err != nil {
 			return err
 		}
-		for _, pid := range people {
-			p, err := tx.FindContactByID(ctx, pid)
-			if err != nil {
-				return err
-			}
-			r := Derive(p)
-			if err := s.addCompanyTokens(ctx, tx, r); err != nil {
-				return err
-			}
-			if err := tx.SetContactSearchText(ctx, pid, r.SearchText); err != nil {
-				return err
-			}
+		if err := s.reindexPeople(ctx, tx, people); err != nil {
+			return err
 		}
 		if err := tx.Audit(ctx, "company.delete", "company", id, before, nil); err != nil {
 			return err

@@ -265,15 +265,9 @@ func (s *Service) ListContacts(ctx context.Context, f crm.ContactFilter) ([]*crm
 		next string
 	)
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		conds, err := s.customConds(ctx, tx, "contact", f.Custom)
-		if err != nil {
+		fts, conds, none, err := s.listFilters(ctx, tx, "contact", f.Q, f.Custom)
+		if err != nil || none {
 			return err
-		}
-		fts := ""
-		if strings.TrimSpace(f.Q) != "" {
-			if fts = s.ftsQuery(tx.Dialect(), f.Q); fts == "" {
-				return nil // nothing searchable in the query: no results
-			}
 		}
 		out, next, err = tx.FindContacts(ctx, f, fts, conds)
 		return err
@@ -282,6 +276,21 @@ func (s *Service) ListContacts(ctx context.Context, f crm.ContactFilter) ([]*crm
 		out = []*crm.Contact{}
 	}
 	return out, next, err
+}
+
+// listFilters turns a list's search text and custom-field filters into
+// store terms. none is true when the search text has nothing searchable in
+// it, so the list is empty.
+func (s *Service) listFilters(ctx context.Context, tx *store.Tx, entity, q string, custom map[string]string) (fts string, conds []store.CustomCond, none bool, err error) {
+	if conds, err = s.customConds(ctx, tx, entity, custom); err != nil {
+		return "", nil, false, err
+	}
+	if strings.TrimSpace(q) != "" {
+		if fts = s.ftsQuery(tx.Dialect(), q); fts == "" {
+			return "", nil, true, nil
+		}
+	}
+	return fts, conds, false, nil
 }
 
 // customConds validates custom-field filters against the definitions.
@@ -395,18 +404,7 @@ func applyUpdate(c *crm.Contact, up crm.ContactUpdate) {
 		c.CompanyIDs = nil
 	}
 	if up.Custom != nil {
-		merged := make(map[string]any, len(c.Custom)+len(up.Custom))
-		for k, v := range c.Custom {
-			merged[k] = v
-		}
-		for k, v := range up.Custom {
-			if v == nil {
-				delete(merged, k)
-			} else {
-				merged[k] = v
-			}
-		}
-		c.Custom = merged
+		c.Custom = mergeCustom(c.Custom, up.Custom)
 	}
 }
 
@@ -583,4 +581,21 @@ func orphanValues(custom map[string]any, fields []*crm.CustomField, supplied map
 		}
 	}
 	return out
+}
+
+// mergeCustom applies a partial custom-field update: keys set to nil are
+// removed, others replace the stored value, the rest stay.
+func mergeCustom(cur, up map[string]any) map[string]any {
+	merged := make(map[string]any, len(cur)+len(up))
+	for k, v := range cur {
+		merged[k] = v
+	}
+	for k, v := range up {
+		if v == nil {
+			delete(merged, k)
+		} else {
+			merged[k] = v
+		}
+	}
+	return merged
 }
