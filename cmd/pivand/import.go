@@ -36,7 +36,11 @@ imports nothing twice. Run the same command again to resume it (or give
 --resume ID); --new starts over instead.
 `
 
-// cmdImport is "pivand import contacts".
+// importers are the other `pivand import KIND` commands, registered by
+// their own files (import_orders.go) in an init func.
+var importers = map[string]func(ctx context.Context, env *environment, args []string) error{}
+
+// cmdImport is "pivand import contacts" (and the kinds in importers).
 func cmdImport(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		fmt.Fprintf(env.stdout, "Usage: %s\n", importUsage)
@@ -45,8 +49,15 @@ func cmdImport(ctx context.Context, env *environment, args []string) error {
 		}
 		return flag.ErrHelp
 	}
+	if imp, ok := importers[args[0]]; ok {
+		return imp(ctx, env, args[1:])
+	}
 	if args[0] != "contacts" {
-		return config.Usagef("unknown import %q (only: contacts)", args[0])
+		kinds := []string{"contacts"}
+		for k := range importers {
+			kinds = append(kinds, k)
+		}
+		return config.Usagef("unknown import %q (one of: %s)", args[0], strings.Join(kinds, ", "))
 	}
 	cfg := config.Defaults()
 	fs := cfg.FlagSet("import contacts", false, env.getenv, env.stderr)

@@ -36,9 +36,10 @@ func commands() []command {
 		{"user", "manage users: user create", cmdUser},
 		{"token", "manage API tokens: token create", cmdToken},
 		{"backup", "write a consistent copy of the SQLite database", cmdBackup},
-		{"import", "import people from a CSV file: import contacts", cmdImport},
+		{"import", "import from a CSV file: import contacts, import orders", cmdImport},
 		{"export", "export people as CSV or vCard: export contacts", cmdExport},
 		{"demo", "add realistic synthetic people and companies", cmdDemo},
+		{"analyze", "customer analytics on a file: analyze clv, rfm, cohorts, basket", cmdAnalyze},
 		{"version", "print the version", cmdVersion},
 	}
 }

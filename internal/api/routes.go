@@ -26,6 +26,20 @@ func (rt route) path() string { _, p, _ := strings.Cut(rt.pattern, " "); return 
 // scope, everything else the write scope; Perm adds a role check at the
 // route, on top of the one in the service.
 func (a *API) routeTable() []route {
+	rts := a.coreRoutes()
+	for _, m := range moduleRoutes {
+		rts = append(rts, m(a)...)
+	}
+	return rts
+}
+
+// moduleRoutes are the route tables of modules that keep their routes in
+// their own file (orders.go, club.go …): each appends its function here in
+// an init func, so modules do not edit one shared list.
+var moduleRoutes []func(a *API) []route
+
+// coreRoutes are the platform's and the contacts module's routes.
+func (a *API) coreRoutes() []route {
 	return []route{
 		{"GET /api/v1/openapi.json", a.handleOpenAPI, op{ID: "getOpenAPI", Tag: "meta", Public: true,
 			Summary: "This OpenAPI document", Out: map[string]any{}}},

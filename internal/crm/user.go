@@ -42,6 +42,8 @@ const (
 	PermServiceWrite   Permission = "service:write"
 	PermMarketingRead  Permission = "marketing:read"
 	PermMarketingWrite Permission = "marketing:write"
+	PermOrdersRead     Permission = "orders:read"
+	PermOrdersWrite    Permission = "orders:write"
 	PermClubRead       Permission = "club:read"
 	PermClubWrite      Permission = "club:write"
 	PermAutomation     Permission = "automation:manage"
@@ -53,14 +55,14 @@ var rolePerms = map[Role][]Permission{
 	RoleManager: {PermAuditRead, PermTokensOwn,
 		PermContactsRead, PermContactsWrite, PermContactsDelete, PermContactsExport,
 		PermSalesRead, PermSalesWrite, PermServiceRead, PermServiceWrite,
-		PermMarketingRead, PermMarketingWrite, PermClubRead, PermClubWrite,
+		PermMarketingRead, PermMarketingWrite, PermOrdersRead, PermOrdersWrite, PermClubRead, PermClubWrite,
 		PermAutomation, PermReportsRead},
 	RoleSales: {PermTokensOwn, PermContactsRead, PermContactsWrite,
-		PermSalesRead, PermSalesWrite, PermServiceRead, PermClubRead, PermReportsRead},
+		PermSalesRead, PermSalesWrite, PermServiceRead, PermOrdersRead, PermOrdersWrite, PermClubRead, PermClubWrite, PermReportsRead},
 	RoleSupport: {PermTokensOwn, PermContactsRead, PermContactsWrite,
-		PermServiceRead, PermServiceWrite, PermClubRead, PermClubWrite, PermSalesRead},
+		PermServiceRead, PermServiceWrite, PermOrdersRead, PermClubRead, PermClubWrite, PermSalesRead},
 	RoleMarketing: {PermTokensOwn, PermContactsRead, PermContactsWrite, PermContactsExport,
-		PermMarketingRead, PermMarketingWrite, PermClubRead, PermReportsRead},
+		PermMarketingRead, PermMarketingWrite, PermOrdersRead, PermClubRead, PermReportsRead},
 }
 
 // Can reports whether role r grants permission p.

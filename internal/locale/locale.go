@@ -6,7 +6,10 @@
 // # Catalogs
 //
 // The message catalogs are flat JSON objects embedded in the binary,
-// catalogs/en.json, fa.json and ar.json, mapping a key to a text:
+// catalogs/en.json, fa.json and ar.json, mapping a key to a text, plus one
+// file per language for a module that keeps its text apart
+// (catalogs/orders.en.json, orders.fa.json, orders.ar.json); a key may be
+// in only one file per language:
 //
 //	"dashboard.greeting": "Hello, {name}."
 //
@@ -36,11 +39,13 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -83,8 +88,22 @@ func mustLoadCatalogs() map[string]map[string]string {
 
 func loadCatalogs() (map[string]map[string]string, error) {
 	cats := map[string]map[string]string{}
+	files, err := fs.Glob(catalogFS, "catalogs/*.json")
+	if err != nil {
+		return nil, fmt.Errorf("locale: %w", err)
+	}
 	for _, l := range Languages {
-		name := path.Join("catalogs", l.Code+".json")
+		cats[l.Code] = map[string]string{}
+	}
+	seen := map[string]string{} // lang + key -> the file that set it
+	for _, name := range files {
+		// catalogs/en.json, or catalogs/<module>.en.json for a module's own keys.
+		base := strings.TrimSuffix(path.Base(name), ".json")
+		lang := base[strings.LastIndex(base, ".")+1:]
+		cat, ok := cats[lang]
+		if !ok {
+			return nil, fmt.Errorf("locale: %s: %q is not a supported language", name, lang)
+		}
 		b, err := catalogFS.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("locale: %w", err)
@@ -93,7 +112,18 @@ func loadCatalogs() (map[string]map[string]string, error) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("locale: %s: %w", name, err)
 		}
-		cats[l.Code] = m
+		for k, v := range m {
+			if prev, dup := seen[lang+" "+k]; dup {
+				return nil, fmt.Errorf("locale: key %q is in both %s and %s", k, prev, name)
+			}
+			seen[lang+" "+k] = name
+			cat[k] = v
+		}
+	}
+	for _, l := range Languages {
+		if len(cats[l.Code]) == 0 {
+			return nil, fmt.Errorf("locale: no catalog for %s", l.Code)
+		}
 	}
 	return cats, nil
 }

@@ -46,14 +46,37 @@ var (
 	}
 )
 
+// webModule is a module that keeps its pages in its own files (orders.go,
+// club.go …): its routes, its entries in the top navigation (after the
+// contacts module's) and in the settings menu. A module appends itself to
+// webModules in an init func; on reports whether the installation has it
+// (its service was given in Options).
+type webModule struct {
+	on          func(s *server) bool
+	nav         []navItem
+	settingsNav []navItem
+	routes      func(s *server, mux *http.ServeMux)
+}
+
+var webModules []webModule
+
 // navigation returns the top navigation and the settings menu of an
-// installation, with the contacts module or without it.
-func navigation(contacts bool) (top, settings []navItem) {
-	if !contacts {
-		return mainNav, settingsNav
+// installation: the platform's, the contacts module's when installed, and
+// each installed web module's.
+func (s *server) navigation() (top, settings []navItem) {
+	top = append([]navItem{}, mainNav[:1]...)
+	settings = append([]navItem{}, settingsNav...)
+	if s.contacts != nil {
+		top = append(top, contactsNav...)
+		settings = append(settings, contactsSettingsNav...)
 	}
-	top = append(append(append([]navItem{}, mainNav[:1]...), contactsNav...), mainNav[1:]...)
-	settings = append(append([]navItem{}, settingsNav...), contactsSettingsNav...)
+	for _, m := range webModules {
+		if m.on(s) {
+			top = append(top, m.nav...)
+			settings = append(settings, m.settingsNav...)
+		}
+	}
+	top = append(top, mainNav[1:]...)
 	return top, settings
 }
 
@@ -97,6 +120,11 @@ func (s *server) routes() http.Handler {
 
 	if s.contacts != nil {
 		s.contactRoutes(mux)
+	}
+	for _, m := range webModules {
+		if m.on(s) {
+			m.routes(s, mux)
+		}
 	}
 
 	mux.HandleFunc("/", s.notFound)

@@ -97,7 +97,7 @@ func New(opts Options) (http.Handler, error) {
 	if s.maxUpload <= 0 {
 		s.maxUpload = DefaultMaxUploadBytes
 	}
-	s.nav, s.settingsNav = navigation(s.contacts != nil)
+	s.nav, s.settingsNav = s.navigation()
 	if s.log == nil {
 		s.log = slog.Default()
 	}
