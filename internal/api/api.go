@@ -17,8 +17,10 @@ import (
 
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/idempotency"
+	"github.com/pivand/pivand/internal/order"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Options leaves it 0.
@@ -33,6 +35,8 @@ type Options struct {
 	Logger       *slog.Logger      // default slog.Default()
 	Version      string            // shown in the OpenAPI document; default "dev"
 	MaxBodyBytes int64             // request body limit; default 1 MiB
+	Orders       *order.Service    // orders and returns; nil leaves /orders out
+	Club         *club.Service     // the customer club; nil leaves /club out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
 	// ("" is the system's temporary directory); MaxUploadBytes bounds one
@@ -47,6 +51,8 @@ type API struct {
 	idem     *idempotency.Service
 	contacts *contact.Service
 	activity *activity.Service
+	orders   *order.Service
+	club     *club.Service
 	log      *slog.Logger
 	version  string
 	maxBody  int64
@@ -70,6 +76,8 @@ func New(opts Options) (*API, error) {
 		idem:     opts.Idempotency,
 		contacts: opts.Contacts,
 		activity: opts.Activity,
+		orders:   opts.Orders,
+		club:     opts.Club,
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,

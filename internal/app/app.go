@@ -20,12 +20,14 @@ import (
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/api"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/config"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/event"
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/jobs"
+	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/server"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/web"
@@ -40,6 +42,8 @@ type App struct {
 	Auth     *auth.Service
 	Contacts *contact.Service
 	Activity *activity.Service
+	Orders   *order.Service
+	Club     *club.Service
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
 	Jobs     *jobs.Runner
@@ -89,6 +93,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Auth = auth.New(db, auth.Options{})
 	a.Contacts = contact.New(db, contact.Options{})
 	a.Activity = activity.New(db)
+	a.Club = club.New(db, club.Options{})
+	a.Orders = order.New(db, order.Options{Resolve: a.resolveCustomer})
 	a.Idem = idempotency.New(db)
 	a.Events = event.NewDispatcher(db, logger)
 	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
@@ -117,11 +123,13 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		Contacts:      a.Contacts,
 		Activity:      a.Activity,
 		ImportDir:     a.ImportDir,
+		Orders:        a.Orders,
+		Club:          a.Club,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err

@@ -125,3 +125,22 @@ type OrderReturnedPayload struct {
 	ReturnedTotal int64       `json:"returned_total"` // including this return
 	Currency      string      `json:"currency"`
 }
+
+// CustomerRef says who bought: an existing contact id, or a member
+// number, phone or email to look them up by, with a name to create the
+// person under when nobody matches. The order service hands it to a
+// resolver wired in internal/app (club member numbers first, then the
+// contact service's phone/email match, then a new person).
+type CustomerRef struct {
+	ContactID    int64  `json:"contact_id,omitempty"`
+	MemberNumber string `json:"member_number,omitempty"`
+	Phone        string `json:"phone,omitempty"`
+	Email        string `json:"email,omitempty"`
+	FirstName    string `json:"first_name,omitempty"`
+	LastName     string `json:"last_name,omitempty"`
+}
+
+// IsZero reports whether the reference names nobody.
+func (r CustomerRef) IsZero() bool {
+	return r.ContactID == 0 && r.MemberNumber == "" && r.Phone == "" && r.Email == ""
+}

@@ -20,7 +20,9 @@ import (
 
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
+	"github.com/pivand/pivand/internal/order"
 )
 
 //go:embed templates static
@@ -48,11 +50,18 @@ type Options struct {
 	// when 0).
 	ImportDir      string
 	MaxUploadBytes int64
+
+	// Orders and Club install the orders and customer-club pages; each
+	// may be nil (the module's pages and menu entries do not exist).
+	Orders *order.Service
+	Club   *club.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
 type server struct {
 	auth      *auth.Service
+	orders    *order.Service
+	club      *club.Service
 	log       *slog.Logger
 	version   string
 	secure    bool
@@ -90,6 +99,8 @@ func New(opts Options) (http.Handler, error) {
 		activity:  opts.Activity,
 		importDir: opts.ImportDir,
 		maxUpload: opts.MaxUploadBytes,
+		orders:    opts.Orders,
+		club:      opts.Club,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
