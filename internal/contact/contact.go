@@ -246,13 +246,7 @@ func (s *Service) FindContactByID(ctx context.Context, id int64) (*crm.Contact, 
 	if err := crm.Authorize(ctx, crm.PermContactsRead, false); err != nil {
 		return nil, err
 	}
-	var c *crm.Contact
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		c, err = tx.FindContactByID(ctx, id)
-		return err
-	})
-	return c, err
+	return s.db.ContactByID(ctx, id)
 }
 
 // ListContacts lists people matching f, one page at a time.

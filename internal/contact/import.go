@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -103,6 +105,14 @@ type ImportOptions struct {
 	BatchSize int `json:"batch_size,omitempty"`
 	// Delimiter is detected when the import is created.
 	Delimiter rune `json:"delimiter,omitempty"`
+	// BulkLoad is "" (a large import into SQLite runs as a bulk load when
+	// the file is large next to the people already stored), "on" or "off".
+	// See bulk.go in internal/store and "Bulk loads" below.
+	BulkLoad string `json:"bulk_load,omitempty"`
+	// OwnedFile is set for imports started with StartImport (uploaded
+	// through the web or the API): the file is Pivand's, and is deleted
+	// when the import finishes (see removeFile).
+	OwnedFile bool `json:"owned_file,omitempty"`
 }
 
 // Import is an import's state and totals. During a dry run Created and
@@ -227,6 +237,12 @@ func (s *Service) normalizeImportOptions(opts *ImportOptions) error {
 	if opts.BatchSize == 0 {
 		opts.BatchSize = DefaultImportBatch
 	}
+	opts.BulkLoad = strings.ToLower(strings.TrimSpace(opts.BulkLoad))
+	switch opts.BulkLoad {
+	case "", "on", "off":
+	default:
+		v.Add("bulk_load", "Use on or off, or leave it out.")
+	}
 	return v.Err()
 }
 
@@ -316,6 +332,10 @@ func (s *Service) createImport(ctx context.Context, path, name string, opts Impo
 		return nil, err
 	}
 	opts.Delimiter = r.Delimiter()
+	opts.OwnedFile = enqueue
+	if enqueue {
+		s.sweepImportFiles(ctx)
+	}
 	im := &store.ImportRow{
 		UserID:   crm.UserIDFromContext(ctx),
 		FilePath: abs,
@@ -459,8 +479,14 @@ func (s *Service) CancelImport(ctx context.Context, id int64) (*Import, error) {
 			return err
 		}
 		im = toImport(r)
+		removeFile(tx, im)
 		return nil
 	})
+	if err == nil {
+		// A bulk load whose import no worker runs ends now; one a worker
+		// runs ends when the worker notices.
+		_, err = s.RecoverBulkLoads(ctx)
+	}
 	return im, err
 }
 
@@ -545,11 +571,25 @@ type importRun struct {
 	companies map[string]companyRef // by normalised name
 	seen      map[uint64]int        // dry run: keys of earlier rows of the file → line
 	seed      maphash.Seed
+
+	writer *store.ContactWriter // prepared INSERTs; nil in a dry run
+	bulk   *store.BulkLoad      // the bulk load this run writes in; nil when none
+	// staged maps the keys of the people the bulk load wrote (hashed) to
+	// the person: their keys are in contact_keys_load, which is not
+	// indexed by key. A hit is checked against the table.
+	staged map[uint64]int64
+	// lookupStored is false while contact_keys is empty (a bulk load into
+	// an empty database), so there is nothing stored to look up.
+	lookupStored bool
+
+	evHead []byte // the payload of contact.imported up to the line
+	evTail string // and after it, with %s for the action
 }
 
 type companyRef struct {
-	id   int64
-	name string
+	id     int64
+	name   string
+	tokens string // the normalised words of the name, for people's search text
 }
 
 func (s *Service) newImportRun(ctx context.Context, im *Import) (*importRun, error) {
@@ -592,9 +632,15 @@ func (s *Service) newImportRun(ctx context.Context, im *Import) (*importRun, err
 // fail marks the import failed with msg and returns the importError.
 func (r *importRun) fail(ctx context.Context, msg string) (*Import, error) {
 	wctx := context.WithoutCancel(ctx)
-	err := r.s.db.Write(wctx, func(tx *store.Tx) error {
+	err := r.s.db.WriteBulk(wctx, func(tx *store.Tx) error {
 		ok, err := tx.FinishImport(wctx, r.im.ID, store.ImportFailed, msg)
 		if err != nil || !ok {
+			return err
+		}
+		if err := tx.EndBulkLoad(wctx, r.im.ID); err != nil {
+			return err
+		}
+		if err := r.finished(wctx, tx); err != nil {
 			return err
 		}
 		return r.finishEvent(wctx, tx, store.ImportFailed)
@@ -604,6 +650,58 @@ func (r *importRun) fail(ctx context.Context, msg string) (*Import, error) {
 	}
 	im, _ := r.s.FindImport(wctx, r.im.ID)
 	return im, &importError{msg: msg}
+}
+
+// finished runs in the transaction that finishes the import (done or
+// failed): the user who started it gets an import_done notification (the
+// command line's imports have no user), and an uploaded file goes once the
+// transaction commits.
+func (r *importRun) finished(ctx context.Context, tx *store.Tx) error {
+	im := r.im
+	removeFile(tx, im)
+	if im.UserID == 0 {
+		return nil
+	}
+	return tx.InsertNotification(ctx, &crm.Notification{UserID: im.UserID, Kind: "import_done", Title: im.FileName,
+		Link: "/contacts/imports/" + strconv.FormatInt(im.ID, 10)})
+}
+
+// removeFile deletes an uploaded import's file after tx commits. A dry
+// run's file stays for the real run that may follow (the web UI offers
+// it); sweepImportFiles removes it later.
+func removeFile(tx *store.Tx, im *Import) {
+	if im.Options.OwnedFile && !im.DryRun {
+		path := im.FilePath
+		tx.AfterCommit(func() { os.Remove(path) })
+	}
+}
+
+// importFileKeep is how long the file of a finished dry run is kept for
+// a real run of it.
+const importFileKeep = 7 * 24 * time.Hour
+
+// sweepImportFiles removes the uploaded files of imports that finished
+// more than importFileKeep ago and that no newer import uses: those of dry
+// runs never run for real (and any left by a crash between a commit and
+// its removal). It runs when a new upload is imported.
+func (s *Service) sweepImportFiles(ctx context.Context) {
+	var paths []string
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		rows, err := tx.FinishedImportFiles(ctx, s.db.Now().Add(-importFileKeep))
+		for _, r := range rows {
+			var o ImportOptions
+			if json.Unmarshal([]byte(r.Options), &o) == nil && o.OwnedFile {
+				paths = append(paths, r.FilePath)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return // a sweep that fails now runs again with the next upload
+	}
+	for _, p := range paths {
+		os.Remove(p)
+	}
 }
 
 // finishEvent emits import.finished; a dry run writes nothing but its
@@ -642,6 +740,37 @@ type item struct {
 	dupWhy  string
 }
 
+// EventContactImported is the timeline entry of a person an import
+// created or updated: one per person, so that a person's timeline says
+// where the person came from. The events are written in bulk with the
+// people (about 3 µs a person) and carry ContactID; they are not
+// contact.created events, so subscribers that react to people created one
+// by one (webhooks, automation) are not run a million times: they react to
+// import.finished.
+const EventContactImported = "contact.imported"
+
+// ImportedPayload is the payload of contact.imported.
+type ImportedPayload struct {
+	ImportID int64  `json:"import_id"`
+	FileName string `json:"file_name"`
+	Line     int    `json:"line"`   // the row's line in the file
+	Action   string `json:"action"` // created or updated
+}
+
+func (r *importRun) importedEvent(contactID int64, line int, action string) crm.Event {
+	// The payload is the same but for the line: marshal the rest once.
+	if r.evHead == nil {
+		b := mustJSON(ImportedPayload{ImportID: r.im.ID, FileName: r.im.FileName, Line: -1, Action: "-"})
+		head, tail, _ := strings.Cut(string(b), `"line":-1`)
+		r.evHead, r.evTail = []byte(head+`"line":`), strings.Replace(tail, `"-"`, `"%s"`, 1)
+	}
+	p := make([]byte, 0, len(r.evHead)+len(r.evTail)+16)
+	p = strconv.AppendInt(append(p, r.evHead...), int64(line), 10)
+	p = fmt.Appendf(p, r.evTail, action)
+	return crm.Event{Type: EventContactImported, SubjectType: "contact", SubjectID: contactID, ContactID: contactID,
+		ActorID: r.im.UserID, Payload: p}
+}
+
 // errStopped means the import was cancelled or taken over while running.
 var errStopped = errors.New("import stopped")
 
@@ -667,7 +796,21 @@ func (r *importRun) run(ctx context.Context) (*Import, error) {
 		return r.fail(ctx, fileError(im.FileName, err).Error())
 	}
 
-	restore, err := r.s.db.BulkWrites(ctx)
+	r.lookupStored = true
+	if !im.DryRun {
+		if r.writer, err = r.s.db.NewContactWriter(ctx); err != nil {
+			return nil, err
+		}
+		defer r.writer.Close()
+		if err := r.startBulk(ctx); err != nil {
+			return nil, err
+		}
+	}
+	tune := r.s.db.BulkWrites
+	if r.bulk != nil {
+		tune = r.s.db.BulkLoadWrites
+	}
+	restore, err := tune(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -711,13 +854,31 @@ func (r *importRun) run(ctx context.Context) (*Import, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	err = r.s.db.Write(ctx, func(tx *store.Tx) error {
+	write := r.s.db.Write
+	if r.bulk != nil {
+		write = r.s.db.WriteBulk
+		// The next half minute is SQLite's (sorting and indexing): give
+		// the map of the load's keys back first.
+		r.staged = nil
+		debug.FreeOSMemory()
+	}
+	err = write(ctx, func(tx *store.Tx) error {
 		ok, err := tx.FinishImport(ctx, im.ID, store.ImportDone, "")
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errStopped
+		}
+		if r.bulk != nil {
+			// Indexes the people of the load: the long part of a bulk
+			// load, in the transaction that marks the import done.
+			if err := tx.EndBulkLoad(ctx, im.ID); err != nil {
+				return err
+			}
+		}
+		if err := r.finished(ctx, tx); err != nil {
+			return err
 		}
 		return r.finishEvent(ctx, tx, store.ImportDone)
 	})
@@ -744,7 +905,161 @@ func (r *importRun) stopped(ctx context.Context) (*Import, error) {
 	if im.Status == store.ImportRunning {
 		return im, crm.Errorf(crm.ECONFLICT, "Import %d is being run by another worker.", im.ID)
 	}
+	if r.bulk != nil { // cancelled: index what the load wrote
+		if _, err := r.s.RecoverBulkLoads(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return im, nil
+}
+
+// Bulk loads. A large import into SQLite (more than bulkMinBytes of file
+// left, and at most as many people stored as the rest of the file holds,
+// so that indexing everyone at the end costs at most twice what indexing
+// the new people would) runs as a bulk load (store.BeginBulkLoad): the
+// full-text triggers and the sort-name index are dropped and the new
+// people's keys are staged, and the import's last transaction indexes
+// everything in one pass (store.EndBulkLoad). Duplicates are still found:
+// against stored people in contact_keys as usual, and against the people
+// of the load itself through a map of their keys' hashes, each hit checked
+// against contact_keys_load. A resumed import finds its load and rebuilds
+// the map from contact_keys_load; an import left unfinished is cleaned up
+// by RecoverBulkLoads once its heartbeat is older than bulkStale.
+const (
+	bulkMinBytes    = 16 << 20 // about 100,000 people
+	bulkBytesPerRow = 160      // a guess at the bytes per person of a CSV file, for the size test
+	bulkStale       = 2 * time.Minute
+	bulkTxRows      = 4000
+)
+
+// startBulk resumes this import's bulk load or, when the import is large
+// enough and no other load runs, begins one.
+func (r *importRun) startBulk(ctx context.Context) error {
+	if r.s.db.Dialect() != store.SQLite || r.im.Options.BulkLoad == "off" {
+		return nil
+	}
+	if _, err := r.s.recoverBulkLoads(ctx, r.im.ID); err != nil {
+		return err
+	}
+	return r.s.db.Write(ctx, func(tx *store.Tx) error {
+		b, err := tx.BulkLoadOf(ctx, r.im.ID)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			loads, err := tx.BulkLoads(ctx)
+			if err != nil || len(loads) > 0 { // another import's load: its end indexes these people too
+				return err
+			}
+			if r.im.Options.BulkLoad != "on" {
+				left := r.im.FileSize - r.im.Offset
+				if left < bulkMinBytes {
+					return nil
+				}
+				limit := left / bulkBytesPerRow
+				if n, err := tx.CountContactsUpTo(ctx, limit+1); err != nil || n > limit {
+					return err
+				}
+			}
+			if b, err = tx.BeginBulkLoad(ctx, r.im.ID); err != nil {
+				return err
+			}
+		}
+		r.bulk = b
+		r.staged = map[uint64]int64{}
+		return tx.StagedKeys(ctx, func(k store.ContactKey, id int64) {
+			if h := r.keyHash(k); r.staged[h] == 0 {
+				r.staged[h] = id
+			}
+		})
+	})
+}
+
+// bulkTx runs at the start of each batch transaction of a bulk load: it
+// moves the load's heartbeat, notices a load that was ended meanwhile (the
+// import then goes on as a plain one) and checks whether there are stored
+// keys to look up.
+func (r *importRun) bulkTx(ctx context.Context, tx *store.Tx) error {
+	if r.bulk == nil {
+		return nil
+	}
+	ok, err := tx.TouchBulkLoad(ctx, r.im.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r.bulk, r.staged, r.lookupStored = nil, nil, true
+		return nil
+	}
+	r.lookupStored, err = tx.AnyContactKeys(ctx)
+	return err
+}
+
+// RecoverBulkLoads ends the bulk loads left behind by imports that stopped
+// for good (done, failed, cancelled or deleted) or whose last commit is
+// older than two minutes (a crash, kill -9, or Ctrl+C without resuming),
+// and restores the contacts schema when no load is left (also when it was
+// found incomplete without a load: a repair). It reports whether it
+// restored anything. Imports call it before they start; the server calls
+// it when it starts. An import resumed later goes on without bulk mode
+// or begins a new load.
+func (s *Service) RecoverBulkLoads(ctx context.Context) (bool, error) {
+	return s.recoverBulkLoads(ctx, 0)
+}
+
+func (s *Service) recoverBulkLoads(ctx context.Context, keep int64) (bool, error) {
+	if err := crm.Authorize(ctx, crm.PermContactsWrite, true); err != nil {
+		return false, err
+	}
+	if s.db.Dialect() != store.SQLite {
+		return false, nil
+	}
+	var intact bool
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		intact, err = tx.ContactSchemaIntact(ctx)
+		return err
+	})
+	if err != nil || intact {
+		return false, err
+	}
+	restored := false
+	err = s.db.WriteBulk(ctx, func(tx *store.Tx) error {
+		restored = false
+		loads, err := tx.BulkLoads(ctx)
+		if err != nil {
+			return err
+		}
+		alive := 0
+		for _, b := range loads {
+			if b.ImportID == keep {
+				alive++
+				continue
+			}
+			im, err := tx.FindImport(ctx, b.ImportID)
+			switch {
+			case crm.ErrorCode(err) == crm.ENOTFOUND:
+			case err != nil:
+				return err
+			case (im.Status == store.ImportPending || im.Status == store.ImportRunning) && tx.Now().Sub(b.HeartbeatAt) < bulkStale:
+				alive++
+				continue
+			}
+			if err := tx.EndBulkLoad(ctx, b.ImportID); err != nil {
+				return err
+			}
+			restored = true
+		}
+		if alive == 0 && !restored {
+			if ok, err := tx.ContactSchemaIntact(ctx); err != nil || ok {
+				return err
+			}
+			restored = true
+			return tx.RestoreContactSchema(ctx)
+		}
+		return nil
+	})
+	return restored, err
 }
 
 // read reads and prepares batches until the end of the file, an error, or
@@ -858,7 +1173,7 @@ func (r *importRun) prepare(row *contactfile.Row) *item {
 	if c.Source == "" {
 		c.Source = "import"
 	}
-	cr, err := Prepare(&c, r.fields, r.region, true)
+	cr, err := prepareImported(&c, r.fields, r.region)
 	if err != nil || v.Err() != nil {
 		fields := crm.ErrorFields(err)
 		for k, m := range crm.ErrorFields(v.Err()) {
@@ -880,6 +1195,7 @@ func (r *importRun) prepare(row *contactfile.Row) *item {
 		}
 		return it
 	}
+	cr.EncodeColumns()
 	it.cr = cr
 	return it
 }
@@ -926,6 +1242,11 @@ func (r *importRun) writeTx(ctx context.Context, from int64, first batch, more <
 	if txRows <= 0 {
 		txRows = DefaultImportBatch
 	}
+	if r.bulk != nil {
+		// A bulk load appends: small transactions cost no more than big
+		// ones, and keep fewer rows in memory.
+		txRows = min(txRows, bulkTxRows)
+	}
 	err = r.s.db.Write(ctx, func(tx *store.Tx) error {
 		d, problems, last, closed = store.ImportCounts{}, nil, first, false
 		// Claim the rows first: a second worker on the same import waits
@@ -936,6 +1257,9 @@ func (r *importRun) writeTx(ctx context.Context, from int64, first batch, more <
 		}
 		if !ok {
 			return errStopped
+		}
+		if err := r.bulkTx(ctx, tx); err != nil {
+			return err
 		}
 		timer := time.NewTimer(maxTxTime)
 		defer timer.Stop()
@@ -1041,7 +1365,10 @@ func (r *importRun) apply(ctx context.Context, tx *store.Tx, items []*item, dp *
 		}
 		r.link(it)
 	}
-	var rows []*store.ContactRow
+	var (
+		rows  []*store.ContactRow
+		lines []int
+	)
 	for _, it := range creates {
 		if len(it.problems) > 0 {
 			d.Errors++
@@ -1049,11 +1376,28 @@ func (r *importRun) apply(ctx context.Context, tx *store.Tx, items []*item, dp *
 			continue
 		}
 		rows = append(rows, it.cr)
+		lines = append(lines, it.line)
 	}
 	d.Created += int64(len(rows))
 	if !r.im.DryRun {
-		if err := tx.InsertContactsBatch(ctx, rows); err != nil {
+		if err := tx.WriteContacts(ctx, r.writer, rows, r.bulk != nil); err != nil {
 			return err
+		}
+		evs := make([]crm.Event, len(rows))
+		for i, cr := range rows {
+			evs[i] = r.importedEvent(cr.Contact.ID, lines[i], "created")
+		}
+		if err := tx.EmitBatch(ctx, r.writer, evs); err != nil {
+			return err
+		}
+		if r.bulk != nil {
+			for _, cr := range rows {
+				for _, k := range cr.Keys {
+					if h := r.keyHash(k); r.staged[h] == 0 {
+						r.staged[h] = cr.Contact.ID
+					}
+				}
+			}
 		}
 	}
 	for _, it := range live {
@@ -1150,9 +1494,27 @@ func (r *importRun) matchDuplicates(ctx context.Context, tx *store.Tx, live []*i
 			fileIDs = append(fileIDs, it.fileID)
 		}
 	}
-	owners, err := tx.FindKeyOwners(ctx, keys)
-	if err != nil {
-		return err
+	var owners []store.KeyOwner
+	if r.lookupStored {
+		var err error
+		if owners, err = tx.FindKeyOwners(ctx, keys); err != nil {
+			return err
+		}
+	}
+	if len(r.staged) > 0 {
+		checked := map[store.ContactKey]bool{}
+		for _, k := range keys {
+			id, ok := r.staged[r.keyHash(k)]
+			if !ok || checked[k] {
+				continue
+			}
+			checked[k] = true
+			if ok, err := tx.HasStagedKey(ctx, id, k); err != nil {
+				return err
+			} else if ok {
+				owners = append(owners, store.KeyOwner{Key: k, ContactID: id})
+			}
+		}
 	}
 	stored := make(map[store.ContactKey][]int64, len(owners))
 	for _, o := range owners {
@@ -1382,10 +1744,14 @@ func (r *importRun) resolveCompanies(ctx context.Context, tx *store.Tx, live []*
 	if err != nil {
 		return err
 	}
-	var fields []*crm.CustomField
+	var (
+		fields []*crm.CustomField
+		add    []*store.CompanyRow
+		keys   []string
+	)
 	for _, k := range missing {
 		if id, ok := found[k]; ok {
-			r.companies[k] = companyRef{id: id, name: want[k]}
+			r.companies[k] = newCompanyRef(id, want[k])
 			continue
 		}
 		if r.im.DryRun {
@@ -1407,12 +1773,20 @@ func (r *importRun) resolveCompanies(ctx context.Context, tx *store.Tx, live []*
 			}
 			continue
 		}
-		if err := tx.InsertCompany(ctx, cr); err != nil {
-			return err
-		}
-		r.companies[k] = companyRef{id: co.ID, name: co.Name}
+		add = append(add, cr)
+		keys = append(keys, k)
+	}
+	if err := tx.InsertCompaniesBatch(ctx, add); err != nil {
+		return err
+	}
+	for i, cr := range add {
+		r.companies[keys[i]] = newCompanyRef(cr.Company.ID, cr.Company.Name)
 	}
 	return nil
+}
+
+func newCompanyRef(id int64, name string) companyRef {
+	return companyRef{id: id, name: name, tokens: strings.Join(text.NormalizeTokens(name), " ")}
 }
 
 func oneLine(err error) string {
@@ -1450,8 +1824,8 @@ func (r *importRun) link(it *item) {
 		}
 		c.Memberships = append(c.Memberships, m)
 		c.CompanyIDs = append(c.CompanyIDs, ref.id)
-		if toks := text.NormalizeTokens(ref.name); len(toks) > 0 {
-			it.cr.SearchText = strings.TrimSpace(it.cr.SearchText + " " + strings.Join(toks, " "))
+		if ref.tokens != "" {
+			it.cr.SearchText = strings.TrimSpace(it.cr.SearchText + " " + ref.tokens)
 		}
 	}
 	if c.Memberships == nil {
@@ -1508,7 +1882,12 @@ func (r *importRun) update(ctx context.Context, tx *store.Tx, it *item) (string,
 		return "", nil
 	}
 	merged.ID = existing.ID
-	return "", tx.UpdateContactRow(ctx, cr)
+	r.lookupStored = true // the person's keys are in contact_keys now
+	if err := tx.UpdateContactRow(ctx, cr); err != nil {
+		return "", err
+	}
+	ev := r.importedEvent(merged.ID, it.line, "updated")
+	return "", tx.Emit(ctx, &ev)
 }
 
 // BulkCreate validates and stores many new people in one transaction with

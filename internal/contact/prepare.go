@@ -32,6 +32,19 @@ const (
 // shape ("emails[1]", "custom.vip"). Importers call it too, so a CSV row and
 // an API request obey the same rules.
 func Prepare(c *crm.Contact, fields []*crm.CustomField, region string, requireCustom bool) (*store.ContactRow, error) {
+	return prepare(c, fields, region, requireCustom, false)
+}
+
+// prepareImported is Prepare for a row of an import file. The file reader
+// has already normalised its phone numbers with text.NormalizePhone in the
+// import's region, so a number in E.164 form is taken as it is instead of
+// being parsed and validated a second time (the parse is the most costly
+// part of preparing a row).
+func prepareImported(c *crm.Contact, fields []*crm.CustomField, region string) (*store.ContactRow, error) {
+	return prepare(c, fields, region, true, true)
+}
+
+func prepare(c *crm.Contact, fields []*crm.CustomField, region string, requireCustom, phonesNormalized bool) (*store.ContactRow, error) {
 	var v crm.Validation
 	c.Prefix = clean(&v, "prefix", c.Prefix, 40)
 	c.FirstName = clean(&v, "first_name", c.FirstName, maxNameLen)
@@ -41,7 +54,7 @@ func Prepare(c *crm.Contact, fields []*crm.CustomField, region string, requireCu
 	c.Source = clean(&v, "source", c.Source, 100)
 	c.Notes = cleanLong(&v, "notes", c.Notes, maxNotesLen)
 	c.Emails = prepareEmails(&v, "emails", c.Emails)
-	c.Phones = preparePhones(&v, "phones", c.Phones, region)
+	c.Phones = normalizePhones(&v, "phones", c.Phones, region, phonesNormalized)
 	c.Addresses = prepareAddresses(&v, "addresses", c.Addresses)
 	c.Tags = prepareTags(&v, "tags", c.Tags)
 	c.Birthday = prepareBirthday(&v, "birthday", c.Birthday)
@@ -107,7 +120,8 @@ func Prepare(c *crm.Contact, fields []*crm.CustomField, region string, requireCu
 func Derive(c *crm.Contact) *store.ContactRow {
 	row := &store.ContactRow{Contact: c}
 	full := strings.TrimSpace(strings.Join(nonEmpty(c.FirstName, c.MiddleName, c.LastName), " "))
-	row.SortName = text.Normalize(full)
+	norm := text.Normalize(full)
+	row.SortName = norm
 	if row.SortName == "" && len(c.Emails) > 0 {
 		row.SortName = c.Emails[0].Value
 	}
@@ -121,7 +135,7 @@ func Derive(c *crm.Contact) *store.ContactRow {
 		row.Keys = append(row.Keys, store.ContactKey{Kind: "phone", Value: p.Value})
 		tokens = append(tokens, text.PhoneSearchForms(p.Value)...)
 	}
-	if norm := text.Normalize(full); norm != "" && strings.Contains(norm, " ") {
+	if norm != "" && strings.Contains(norm, " ") {
 		// Only full names count as duplicate evidence: many people share a first name.
 		row.Keys = append(row.Keys, store.ContactKey{Kind: "name", Value: norm})
 	}
@@ -213,6 +227,12 @@ func prepareEmails(v *crm.Validation, field string, in []crm.Labeled) []crm.Labe
 }
 
 func preparePhones(v *crm.Validation, field string, in []crm.Labeled, region string) []crm.Labeled {
+	return normalizePhones(v, field, in, region, false)
+}
+
+// normalizePhones is preparePhones; with normalized, values already in
+// E.164 form are kept without parsing them again.
+func normalizePhones(v *crm.Validation, field string, in []crm.Labeled, region string, normalized bool) []crm.Labeled {
 	if len(in) > maxListLen {
 		v.Add(field, "At most %d.", maxListLen)
 		return nil
@@ -222,7 +242,10 @@ func preparePhones(v *crm.Validation, field string, in []crm.Labeled, region str
 		if strings.TrimSpace(p.Value) == "" {
 			continue
 		}
-		val, err := text.NormalizePhone(p.Value, region)
+		val, err := p.Value, error(nil)
+		if !normalized || !isE164(val) {
+			val, err = text.NormalizePhone(p.Value, region)
+		}
 		if err != nil {
 			v.Add(fmt.Sprintf("%s[%d]", field, i), "%q is not a phone number: %v", p.Value, err)
 			continue
@@ -232,6 +255,20 @@ func preparePhones(v *crm.Validation, field string, in []crm.Labeled, region str
 		}
 	}
 	return out
+}
+
+// isE164 reports whether s has the form NormalizePhone returns: "+" and
+// 4 to 17 ASCII digits, the first not 0.
+func isE164(s string) bool {
+	if len(s) < 5 || len(s) > 18 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func prepareAddresses(v *crm.Validation, field string, in []crm.Address) []crm.Address {

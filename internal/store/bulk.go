@@ -3,9 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pivand/pivand/internal/crm"
 )
@@ -58,6 +62,14 @@ func (tx *Tx) ReserveContactIDs(ctx context.Context, n int) ([]int64, error) {
 // id from ReserveContactIDs; CreatedAt is kept when set, else the
 // transaction time. Company ids in memberships must exist.
 func (tx *Tx) InsertContactsBatch(ctx context.Context, rows []*ContactRow) error {
+	return tx.WriteContacts(ctx, nil, rows, false)
+}
+
+// WriteContacts is InsertContactsBatch with the statements of w (nil:
+// statements built for this call). With staged, the people's keys go to
+// contact_keys_load instead of contact_keys: a bulk load in progress
+// (BeginBulkLoad) moves them when it ends.
+func (tx *Tx) WriteContacts(ctx context.Context, w *ContactWriter, rows []*ContactRow, staged bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -71,6 +83,7 @@ func (tx *Tx) InsertContactsBatch(ctx context.Context, rows []*ContactRow) error
 	if err != nil {
 		return err
 	}
+	nkeys, ntags, nlinks := 0, 0, 0
 	for _, r := range rows {
 		c := r.Contact
 		if c.ID == 0 {
@@ -80,18 +93,20 @@ func (tx *Tx) InsertContactsBatch(ctx context.Context, rows []*ContactRow) error
 			c.CreatedAt = tx.now
 		}
 		c.UpdatedAt = tx.now
+		nkeys += len(r.Keys)
+		ntags += len(c.Tags)
+		nlinks += len(c.Memberships)
 	}
 
-	const contactCols = 20
-	err = tx.insertMany(ctx, `INSERT INTO contacts (id, prefix, first_name, middle_name, last_name, suffix, sort_name, emails, phones, addresses,
-		birthday, language, source, owner_id, tags, notes, custom, search_text, created_at, updated_at) VALUES `, contactCols, len(rows),
+	err = tx.insertRows(ctx, w.stmt(stmtContacts), len(rows),
 		func(i int, args []any) []any {
 			r := rows[i]
 			c := r.Contact
+			j := r.columns()
 			return append(args, c.ID, c.Prefix, c.FirstName, c.MiddleName, c.LastName, c.Suffix, r.SortName,
-				mustJSON(c.Emails), mustJSON(c.Phones), mustJSON(c.Addresses), c.Birthday, c.Language, c.Source,
-				ownerArg(c.OwnerID), mustJSON(c.Tags), c.Notes, mustJSON(c.Custom), r.SearchText, c.CreatedAt.UTC(), tx.now)
-		}, "")
+				j.emails, j.phones, j.addresses, c.Birthday, c.Language, c.Source,
+				ownerArg(c.OwnerID), j.tags, c.Notes, j.custom, r.SearchText, c.CreatedAt.UTC(), tx.now)
+		})
 	if err != nil {
 		if crm.ErrorCode(err) == crm.EINVALID {
 			return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"owner_id": "No such user."}}
@@ -103,17 +118,17 @@ func (tx *Tx) InsertContactsBatch(ctx context.Context, rows []*ContactRow) error
 		kind, value string
 		id          int64
 	}
-	var keys []key
+	keys := make([]key, 0, nkeys)
 	type tag struct {
 		tag string
 		id  int64
 	}
-	var tags []tag
+	tags := make([]tag, 0, ntags)
 	type link struct {
 		id, company int64
 		role        string
 	}
-	var links []link
+	links := make([]link, 0, nlinks)
 	for _, r := range rows {
 		c := r.Contact
 		for _, k := range r.Keys {
@@ -126,22 +141,267 @@ func (tx *Tx) InsertContactsBatch(ctx context.Context, rows []*ContactRow) error
 			links = append(links, link{c.ID, m.CompanyID, m.Role})
 		}
 	}
-	if err := tx.insertMany(ctx, `INSERT INTO contact_keys (kind, value, contact_id) VALUES `, 3, len(keys),
-		func(i int, args []any) []any { return append(args, keys[i].kind, keys[i].value, keys[i].id) }, ` ON CONFLICT DO NOTHING`); err != nil {
+	if staged {
+		err = tx.insertRows(ctx, w.stmt(stmtKeysLoad), len(keys),
+			func(i int, args []any) []any { return append(args, keys[i].id, keys[i].kind, keys[i].value) })
+	} else {
+		err = tx.insertRows(ctx, w.stmt(stmtKeys), len(keys),
+			func(i int, args []any) []any { return append(args, keys[i].kind, keys[i].value, keys[i].id) })
+	}
+	if err != nil {
 		return err
 	}
-	if err := tx.insertMany(ctx, `INSERT INTO contact_tags (tag, contact_id) VALUES `, 2, len(tags),
-		func(i int, args []any) []any { return append(args, tags[i].tag, tags[i].id) }, ` ON CONFLICT DO NOTHING`); err != nil {
+	if err := tx.insertRows(ctx, w.stmt(stmtTags), len(tags),
+		func(i int, args []any) []any { return append(args, tags[i].tag, tags[i].id) }); err != nil {
 		return err
 	}
-	err = tx.insertMany(ctx, `INSERT INTO contact_companies (contact_id, company_id, role, created_at) VALUES `, 4, len(links),
+	err = tx.insertRows(ctx, w.stmt(stmtLinks), len(links),
 		func(i int, args []any) []any {
 			return append(args, links[i].id, links[i].company, links[i].role, tx.now)
-		}, ` ON CONFLICT DO NOTHING`)
+		})
 	if crm.ErrorCode(err) == crm.EINVALID {
 		return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"memberships": "A company does not exist."}}
 	}
 	return err
+}
+
+// InsertCompaniesBatch stores new companies (with their tags) in a few
+// multi-row statements, as InsertCompany would one by one, and sets their
+// ids: imports create the companies of a batch together.
+func (tx *Tx) InsertCompaniesBatch(ctx context.Context, rows []*CompanyRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(rows))
+	if tx.Dialect() == Postgres {
+		q, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('companies', 'id')) FROM generate_series(1, ?)`, len(rows))
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var id int64
+			if err := q.Scan(&id); err != nil {
+				q.Close()
+				return tx.db.wrap("scan ids", err)
+			}
+			ids = append(ids, id)
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return tx.db.wrap("reserve ids", err)
+		}
+	} else {
+		var last int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM companies`).Scan(&last); err != nil {
+			return tx.db.wrap("reserve ids", err)
+		}
+		for i := range rows {
+			ids = append(ids, last+1+int64(i))
+		}
+	}
+	type tag struct {
+		tag string
+		id  int64
+	}
+	var tags []tag
+	for i, r := range rows {
+		c := r.Company
+		c.ID = ids[i]
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = tx.now
+		}
+		c.UpdatedAt = tx.now
+		for _, t := range c.Tags {
+			tags = append(tags, tag{strings.ToLower(t), c.ID})
+		}
+	}
+	err := tx.insertMany(ctx, `INSERT INTO companies (id, name, name_key, domain, industry, size, emails, phones, addresses, owner_id, tags,
+		notes, custom, search_text, created_at, updated_at) VALUES `, 16, len(rows), func(i int, args []any) []any {
+		r := rows[i]
+		c := r.Company
+		return append(args, c.ID, c.Name, r.NameKey, c.Domain, c.Industry, c.Size, mustJSON(c.Emails), mustJSON(c.Phones), mustJSON(c.Addresses),
+			ownerArg(c.OwnerID), mustJSON(c.Tags), c.Notes, mustJSON(c.Custom), r.SearchText, c.CreatedAt.UTC(), tx.now)
+	}, "")
+	if err != nil {
+		for _, r := range rows {
+			r.Company.ID = 0
+		}
+		if crm.ErrorCode(err) == crm.EINVALID {
+			return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"owner_id": "No such user."}}
+		}
+		return err
+	}
+	return tx.insertMany(ctx, `INSERT INTO company_tags (tag, company_id) VALUES `, 2, len(tags),
+		func(i int, args []any) []any { return append(args, tags[i].tag, tags[i].id) }, ` ON CONFLICT DO NOTHING`)
+}
+
+// EmitBatch writes many events with multi-row statements (w's, or built
+// for the call when w is nil), as Emit would one by one: the actor
+// defaults to the context's user, times are the transaction's. The
+// events' ids are not set.
+func (tx *Tx) EmitBatch(ctx context.Context, w *ContactWriter, evs []crm.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	actor := crm.UserIDFromContext(ctx)
+	for i := range evs {
+		if evs[i].ActorID == 0 {
+			evs[i].ActorID = actor
+		}
+		if len(evs[i].Payload) == 0 {
+			evs[i].Payload = []byte("{}")
+		}
+		evs[i].CreatedAt = tx.now
+	}
+	err := tx.insertRows(ctx, w.stmt(stmtEvents), len(evs), func(i int, args []any) []any {
+		ev := &evs[i]
+		return append(args, ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID), string(ev.Payload), tx.now)
+	})
+	if err != nil {
+		return fmt.Errorf("store: emit %d events: %w", len(evs), err)
+	}
+	tx.events += len(evs)
+	return nil
+}
+
+// The multi-row INSERTs of WriteContacts: head + "(?, …), (?, …) …" + tail.
+type insertSpec struct {
+	head string
+	cols int
+	tail string
+}
+
+const (
+	stmtContacts = iota
+	stmtKeys
+	stmtKeysLoad
+	stmtTags
+	stmtLinks
+	stmtEvents
+	nStmts
+)
+
+var insertSpecs = [nStmts]insertSpec{
+	stmtContacts: {`INSERT INTO contacts (id, prefix, first_name, middle_name, last_name, suffix, sort_name, emails, phones, addresses,
+		birthday, language, source, owner_id, tags, notes, custom, search_text, created_at, updated_at) VALUES `, 20, ""},
+	stmtKeys:     {`INSERT INTO contact_keys (kind, value, contact_id) VALUES `, 3, ` ON CONFLICT DO NOTHING`},
+	stmtKeysLoad: {`INSERT INTO contact_keys_load (contact_id, kind, value) VALUES `, 3, ` ON CONFLICT DO NOTHING`},
+	stmtTags:     {`INSERT INTO contact_tags (tag, contact_id) VALUES `, 2, ` ON CONFLICT DO NOTHING`},
+	stmtLinks:    {`INSERT INTO contact_companies (contact_id, company_id, role, created_at) VALUES `, 4, ` ON CONFLICT DO NOTHING`},
+	stmtEvents:   {`INSERT INTO events (type, subject_type, subject_id, actor_id, contact_id, company_id, payload, created_at) VALUES `, 8, ""},
+}
+
+// writerArgs is about how many values one prepared statement of a
+// ContactWriter binds: big enough that the per-statement cost vanishes,
+// small enough that parsing it is cheap and a statement's rows fit in a
+// few pages of the statement journal.
+const writerArgs = 1000
+
+// ContactWriter holds the INSERT statements of WriteContacts prepared
+// once, for a long run of batches (an import): a statement with a
+// thousand placeholders costs about as much to parse as to run. Create it
+// outside any transaction and Close it when done.
+type ContactWriter struct {
+	full [nStmts]*sql.Stmt // writerRows(spec) rows each
+	one  [nStmts]*sql.Stmt // one row
+}
+
+// writerStmt is one statement of a ContactWriter for WriteContacts.
+type writerStmt struct {
+	spec insertSpec
+	full *sql.Stmt
+	per  int
+	one  *sql.Stmt
+}
+
+func writerRows(spec insertSpec) int { return max(1, writerArgs/spec.cols) }
+
+func (w *ContactWriter) stmt(i int) writerStmt {
+	ws := writerStmt{spec: insertSpecs[i], per: writerRows(insertSpecs[i])}
+	if w != nil {
+		ws.full, ws.one = w.full[i], w.one[i]
+	}
+	return ws
+}
+
+// NewContactWriter prepares the statements of WriteContacts on the
+// writer connection.
+func (db *DB) NewContactWriter(ctx context.Context) (*ContactWriter, error) {
+	w := &ContactWriter{}
+	for i, spec := range insertSpecs {
+		var err error
+		if w.full[i], err = db.rw.PrepareContext(ctx, db.rebind(buildInsert(spec, writerRows(spec)))); err == nil {
+			w.one[i], err = db.rw.PrepareContext(ctx, db.rebind(buildInsert(spec, 1)))
+		}
+		if err != nil {
+			w.Close()
+			return nil, db.wrap("prepare", err)
+		}
+	}
+	return w, nil
+}
+
+// Close releases the statements.
+func (w *ContactWriter) Close() error {
+	for i := range w.full {
+		for _, st := range []*sql.Stmt{w.full[i], w.one[i]} {
+			if st != nil {
+				st.Close()
+			}
+		}
+	}
+	return nil
+}
+
+func buildInsert(spec insertSpec, rows int) string {
+	tuple := "(" + Placeholders(spec.cols) + ")"
+	var b strings.Builder
+	b.Grow(len(spec.head) + rows*(len(tuple)+2) + len(spec.tail))
+	b.WriteString(spec.head)
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
+	}
+	b.WriteString(spec.tail)
+	return b.String()
+}
+
+// insertRows inserts n rows with st: full statements of st.per rows, then
+// the rest one row at a time with prepared statements, or (without them)
+// one statement for the rest.
+func (tx *Tx) insertRows(ctx context.Context, st writerStmt, n int, add func(i int, args []any) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if st.full == nil {
+		return tx.insertMany(ctx, st.spec.head, st.spec.cols, n, add, st.spec.tail)
+	}
+	full := tx.tx.StmtContext(ctx, st.full)
+	defer full.Close()
+	args := make([]any, 0, st.per*st.spec.cols)
+	lo := 0
+	for ; lo+st.per <= n; lo += st.per {
+		args = args[:0]
+		for i := lo; i < lo+st.per; i++ {
+			args = add(i, args)
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return tx.db.wrap("insert", err)
+		}
+	}
+	if lo == n {
+		return nil
+	}
+	one := tx.tx.StmtContext(ctx, st.one)
+	defer one.Close()
+	for i := lo; i < n; i++ {
+		if _, err := one.ExecContext(ctx, add(i, args[:0])...); err != nil {
+			return tx.db.wrap("insert", err)
+		}
+	}
+	return nil
 }
 
 // insertMany runs head + "(?, …), (?, …) …" + tail for n rows of cols
@@ -250,14 +510,18 @@ func (tx *Tx) FindKeyOwners(ctx context.Context, keys []ContactKey) ([]KeyOwner,
 }
 
 // ContactKeysOf returns the duplicate-detection keys of stored people by
-// id; people without keys (or not stored) are absent.
+// id, also those a bulk load has staged; people without keys (or not
+// stored) are absent.
 func (tx *Tx) ContactKeysOf(ctx context.Context, ids []int64) (map[int64][]ContactKey, error) {
 	out := map[int64][]ContactKey{}
 	ids = nonZeroUnique(ids)
 	const chunk = 2000
 	for lo := 0; lo < len(ids); lo += chunk {
 		part := ids[lo:min(lo+chunk, len(ids))]
-		rows, err := tx.Query(ctx, `SELECT contact_id, kind, value FROM contact_keys WHERE contact_id IN (`+Placeholders(len(part))+`)`, int64Args(part)...)
+		in := Placeholders(len(part))
+		args := int64Args(part)
+		rows, err := tx.Query(ctx, `SELECT contact_id, kind, value FROM contact_keys WHERE contact_id IN (`+in+`)
+			UNION ALL SELECT contact_id, kind, value FROM contact_keys_load WHERE contact_id IN (`+in+`)`, append(args, args...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -339,6 +603,7 @@ var (
 // Writer settings while bulk writes run, and the defaults of sqlitePragmas.
 const (
 	bulkCachePages      = -65536 // 64 MiB of page cache
+	bulkLoadCachePages  = -16384 // 16 MiB: a bulk load appends, it needs no more
 	bulkAutoCheckpoint  = 50000  // pages (~200 MiB of WAL) between checkpoints
 	defaultCachePages   = -32000
 	defaultAutoCheckpnt = 1000
@@ -384,4 +649,324 @@ func (db *DB) BulkWrites(ctx context.Context) (func(), error) {
 	}, nil
 }
 
+// BulkLoadWrites is BulkWrites for a bulk load (BeginBulkLoad), whose
+// writes append to the tables and need a smaller page cache.
+func (db *DB) BulkLoadWrites(ctx context.Context) (func(), error) {
+	undo, err := db.BulkWrites(ctx)
+	if err != nil || db.dialect != SQLite {
+		return undo, err
+	}
+	if _, err := db.rw.ExecContext(ctx, `PRAGMA cache_size = `+itoa(bulkLoadCachePages)); err != nil {
+		undo()
+		return nil, db.wrap("bulk pragmas", err)
+	}
+	return undo, nil
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Bulk loads (SQLite). Inserting a million people one batch at a time
+// into fully indexed tables is slow on SQLite: every transaction rewrites
+// each page of the random-order indexes it touched (the full-text index,
+// the keys by email and phone, the sort name), and the full-text triggers
+// tokenise row by row. A bulk load drops the full-text triggers and the
+// sort-name index and writes the new people's keys to contact_keys_load,
+// appended in id order; EndBulkLoad then moves the keys in key order,
+// creates the index and rebuilds the full-text index in one pass, which is
+// several times cheaper.
+//
+// Crash safety: SQLite's schema changes are transactional. BeginBulkLoad
+// drops the triggers and the index in the same transaction that records
+// the load in contact_bulk_loads, and EndBulkLoad restores them in the
+// transaction that removes the record, so the database is always either
+// whole or in bulk mode with a record saying so. A load that stops (crash,
+// kill -9, Ctrl+C) keeps its record: the import resumes in bulk mode and
+// ends it, or RestoreContactSchema puts the schema back.
+//
+// While a bulk load runs, the people it wrote are stored and listed but
+// not yet found by the search box, nor matched as duplicates by others
+// than the load itself (their keys are not in contact_keys yet); people
+// written by others meanwhile are indexed when the load ends.
+
+// BulkLoad is a bulk load in progress.
+type BulkLoad struct {
+	ImportID    int64
+	FirstID     int64 // the first contact id it wrote
+	HeartbeatAt time.Time
+}
+
+// The full-text triggers and the index that bulk loads drop, exactly as
+// the migrations create them (a test compares them with a fresh schema).
+var contactBulkSchema = []struct{ name, sql string }{
+	{"contacts_fts_insert", `CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN
+    INSERT INTO contacts_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END`},
+	{"contacts_fts_delete", `CREATE TRIGGER contacts_fts_delete AFTER DELETE ON contacts BEGIN
+    INSERT INTO contacts_fts(contacts_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+END`},
+	{"contacts_fts_update", `CREATE TRIGGER contacts_fts_update AFTER UPDATE OF search_text ON contacts BEGIN
+    INSERT INTO contacts_fts(contacts_fts, rowid, search_text) VALUES ('delete', old.id, old.search_text);
+    INSERT INTO contacts_fts(rowid, search_text) VALUES (new.id, new.search_text);
+END`},
+	{"contacts_sort_name", `CREATE INDEX contacts_sort_name ON contacts(sort_name, id)`},
+}
+
+// BulkLoadOf returns the bulk load of an import, or nil.
+func (tx *Tx) BulkLoadOf(ctx context.Context, importID int64) (*BulkLoad, error) {
+	b := BulkLoad{ImportID: importID}
+	err := tx.QueryRow(ctx, `SELECT first_id, heartbeat_at FROM contact_bulk_loads WHERE import_id = ?`, importID).Scan(&b.FirstID, &b.HeartbeatAt)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, tx.db.wrap("bulk load", err)
+	}
+	return &b, nil
+}
+
+// BulkLoads lists the bulk loads in progress.
+func (tx *Tx) BulkLoads(ctx context.Context) ([]BulkLoad, error) {
+	rows, err := tx.Query(ctx, `SELECT import_id, first_id, heartbeat_at FROM contact_bulk_loads ORDER BY import_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []BulkLoad
+	for rows.Next() {
+		var b BulkLoad
+		if err := rows.Scan(&b.ImportID, &b.FirstID, &b.HeartbeatAt); err != nil {
+			return nil, tx.db.wrap("scan bulk loads", err)
+		}
+		out = append(out, b)
+	}
+	return out, tx.db.wrap("bulk loads", rows.Err())
+}
+
+// BeginBulkLoad puts the contacts tables in bulk mode for an import and
+// records it (SQLite only; PostgreSQL answers EINVALID). Another load in
+// progress shares the mode; the last one to end restores the schema.
+func (tx *Tx) BeginBulkLoad(ctx context.Context, importID int64) (*BulkLoad, error) {
+	if tx.Dialect() != SQLite {
+		return nil, crm.Errorf(crm.EINVALID, "bulk loads are for SQLite")
+	}
+	var others int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM contact_bulk_loads`).Scan(&others); err != nil {
+		return nil, tx.db.wrap("bulk load", err)
+	}
+	if others == 0 {
+		for _, o := range contactBulkSchema {
+			kind := "TRIGGER"
+			if !strings.HasPrefix(o.sql, "CREATE TRIGGER") {
+				kind = "INDEX"
+			}
+			if _, err := tx.Exec(ctx, `DROP `+kind+` IF EXISTS `+o.name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b := &BulkLoad{ImportID: importID, HeartbeatAt: tx.now}
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM contacts`).Scan(&b.FirstID); err != nil {
+		return nil, tx.db.wrap("bulk load", err)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO contact_bulk_loads (import_id, first_id, heartbeat_at) VALUES (?, ?, ?)`, importID, b.FirstID, tx.now)
+	return b, err
+}
+
+// TouchBulkLoad records that an import's bulk load is alive (it commits
+// with each batch) and reports false when the load has been ended, by
+// RestoreContactSchema after its heartbeat went stale: the import then
+// goes on without bulk mode.
+func (tx *Tx) TouchBulkLoad(ctx context.Context, importID int64) (bool, error) {
+	res, err := tx.Exec(ctx, `UPDATE contact_bulk_loads SET heartbeat_at = ? WHERE import_id = ?`, tx.now, importID)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// EndBulkLoad ends an import's bulk load; the last one to end restores the
+// schema (RestoreContactSchema), which takes a while: about 30 seconds
+// for a million people on a small machine. Ending a load that is not
+// recorded does nothing.
+func (tx *Tx) EndBulkLoad(ctx context.Context, importID int64) error {
+	if tx.Dialect() != SQLite {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM contact_bulk_loads WHERE import_id = ?`, importID); err != nil {
+		return err
+	}
+	var others int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM contact_bulk_loads`).Scan(&others); err != nil {
+		return tx.db.wrap("bulk load", err)
+	}
+	if others > 0 {
+		return nil
+	}
+	return tx.RestoreContactSchema(ctx)
+}
+
+// ContactSchemaIntact reports whether no bulk load is recorded and the
+// full-text triggers, the sort-name index and contact_keys hold
+// everything (nothing left in contact_keys_load). Always true on
+// PostgreSQL.
+func (tx *Tx) ContactSchemaIntact(ctx context.Context) (bool, error) {
+	if tx.Dialect() != SQLite {
+		return true, nil
+	}
+	var loads, objects, staged int
+	err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM contact_bulk_loads),
+		(SELECT COUNT(*) FROM sqlite_master WHERE name IN ('contacts_fts_insert', 'contacts_fts_delete', 'contacts_fts_update', 'contacts_sort_name')),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM contact_keys_load LIMIT 1))`).Scan(&loads, &objects, &staged)
+	if err != nil {
+		return false, tx.db.wrap("schema check", err)
+	}
+	return loads == 0 && objects == len(contactBulkSchema) && staged == 0, nil
+}
+
+// RestoreContactSchema ends every bulk load and makes the contacts tables
+// whole: it moves the staged keys to contact_keys in key order, creates
+// the sort-name index and the full-text triggers, and rebuilds the
+// full-text index of people from the contacts table. It is idempotent.
+func (tx *Tx) RestoreContactSchema(ctx context.Context) error {
+	if tx.Dialect() != SQLite {
+		return nil
+	}
+	// The keys go in in key order, so contact_keys grows at its end
+	// instead of at a random page per key; its index by contact is built
+	// afterwards from scratch, which is cheaper than maintaining it.
+	steps := []string{
+		`DELETE FROM contact_bulk_loads`,
+		`DROP INDEX IF EXISTS contact_keys_contact`,
+		`INSERT INTO contact_keys (kind, value, contact_id) SELECT kind, value, contact_id FROM contact_keys_load WHERE true
+			ORDER BY kind, value, contact_id ON CONFLICT DO NOTHING`,
+		`DELETE FROM contact_keys_load`,
+		`CREATE INDEX contact_keys_contact ON contact_keys(contact_id)`,
+	}
+	for _, o := range contactBulkSchema {
+		kind := "TRIGGER"
+		if !strings.HasPrefix(o.sql, "CREATE TRIGGER") {
+			kind = "INDEX"
+		}
+		steps = append(steps, `DROP `+kind+` IF EXISTS `+o.name, o.sql)
+	}
+	// One pass over the people; merging segments as they are written
+	// (automerge) would double the work, so the segments are merged once
+	// at the end.
+	steps = append(steps,
+		`INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 0)`,
+		`INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')`,
+		`INSERT INTO contacts_fts(contacts_fts) VALUES ('optimize')`,
+		`INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 4)`,
+	)
+	for _, q := range steps {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteBulk runs fn in a write transaction for ending bulk loads
+// (EndBulkLoad, RestoreContactSchema) and what commits with them. On
+// SQLite it holds the writer connection with foreign-key checks off for
+// the transaction: the rows it moves were checked when they were written
+// (and deleting a person deletes its staged keys), and checking every key
+// again against contacts would cost a third of the move. fn must write
+// nothing else that needs checking. On PostgreSQL it is Write.
+func (db *DB) WriteBulk(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	if db.dialect != SQLite {
+		return db.Write(ctx, fn)
+	}
+	conn, err := db.rw.Conn(ctx)
+	if err != nil {
+		return db.wrap("begin", err)
+	}
+	defer conn.Close()
+	// Sorts (the keys, the new indexes) spill to temporary files instead of
+	// memory, which bounds the memory of ending a load of a million people.
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE`); err != nil {
+		return db.wrap("begin", err)
+	}
+	defer func() {
+		if _, ferr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY`); ferr != nil {
+			// A writer without foreign keys must not go back to the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+			err = errors.Join(err, db.wrap("foreign keys", ferr))
+		}
+	}()
+	stx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap("begin", err)
+	}
+	tx := &Tx{tx: stx, db: db, now: db.now()}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return db.wrap("commit", err)
+	}
+	if tx.events > 0 {
+		db.mu.Lock()
+		hooks := db.eventHooks
+		db.mu.Unlock()
+		for _, h := range hooks {
+			h()
+		}
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// StagedKeys calls fn for each key in contact_keys_load (the people bulk
+// loads wrote), in contact id order.
+func (tx *Tx) StagedKeys(ctx context.Context, fn func(k ContactKey, contactID int64)) error {
+	rows, err := tx.Query(ctx, `SELECT contact_id, kind, value FROM contact_keys_load`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id int64
+			k  ContactKey
+		)
+		if err := rows.Scan(&id, &k.Kind, &k.Value); err != nil {
+			return tx.db.wrap("scan staged keys", err)
+		}
+		fn(k, id)
+	}
+	return tx.db.wrap("staged keys", rows.Err())
+}
+
+// HasStagedKey reports whether a bulk load staged key k for a person.
+func (tx *Tx) HasStagedKey(ctx context.Context, contactID int64, k ContactKey) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM contact_keys_load WHERE contact_id = ? AND kind = ? AND value = ?`, contactID, k.Kind, k.Value).Scan(&n)
+	return n > 0, tx.db.wrap("staged key", err)
+}
+
+// AnyContactKeys reports whether contact_keys holds any key (a bulk load
+// into an empty database need not look stored keys up).
+func (tx *Tx) AnyContactKeys(ctx context.Context) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM contact_keys LIMIT 1)`).Scan(&n)
+	return n > 0, tx.db.wrap("contact keys", err)
+}
+
+// CountContactsUpTo counts people, stopping at limit (a cheap "are there
+// more than limit" for large tables).
+func (tx *Tx) CountContactsUpTo(ctx context.Context, limit int64) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM contacts LIMIT ?)`, limit).Scan(&n)
+	return n, tx.db.wrap("count contacts", err)
+}

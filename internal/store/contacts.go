@@ -25,6 +25,30 @@ type ContactRow struct {
 	SortName   string
 	SearchText string
 	Keys       []ContactKey
+
+	json *contactJSON // the JSON columns, when EncodeColumns ran
+}
+
+// contactJSON is a person's JSON columns, encoded.
+type contactJSON struct{ emails, phones, addresses, tags, custom string }
+
+// EncodeColumns encodes the person's JSON columns (emails, phones,
+// addresses, tags, custom) now, so that a batch insert does not: importers
+// call it on their worker goroutines, off the single writer. The Contact's
+// lists and custom values must not change afterwards.
+func (r *ContactRow) EncodeColumns() { r.json = r.encodeJSON() }
+
+func (r *ContactRow) columns() *contactJSON {
+	if r.json != nil {
+		return r.json
+	}
+	return r.encodeJSON()
+}
+
+func (r *ContactRow) encodeJSON() *contactJSON {
+	c := r.Contact
+	return &contactJSON{emails: mustJSON(c.Emails), phones: mustJSON(c.Phones), addresses: mustJSON(c.Addresses),
+		tags: mustJSON(c.Tags), custom: mustJSON(c.Custom)}
 }
 
 // CustomCond filters on one custom field; Value is already normalised for
@@ -127,7 +151,9 @@ func (tx *Tx) UpdateContactRow(ctx context.Context, r *ContactRow) error {
 func (tx *Tx) writeContactLinks(ctx context.Context, r *ContactRow, replace bool) error {
 	c := r.Contact
 	if replace {
-		for _, q := range []string{`DELETE FROM contact_keys WHERE contact_id = ?`, `DELETE FROM contact_tags WHERE contact_id = ?`} {
+		// A person a bulk load wrote may still have its keys staged.
+		for _, q := range []string{`DELETE FROM contact_keys WHERE contact_id = ?`, `DELETE FROM contact_keys_load WHERE contact_id = ?`,
+			`DELETE FROM contact_tags WHERE contact_id = ?`} {
 			if _, err := tx.Exec(ctx, q, c.ID); err != nil {
 				return err
 			}
@@ -167,18 +193,104 @@ func (tx *Tx) SetMemberships(ctx context.Context, contactID int64, ms []crm.Memb
 
 // FindContactByID returns a person with memberships and consents.
 func (tx *Tx) FindContactByID(ctx context.Context, id int64) (*crm.Contact, error) {
-	c, err := scanContact(tx.QueryRow(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id = ?`, id))
+	c, consents, err := scanContactByID(tx.QueryRow(ctx, contactByIDQuery(tx.Dialect()), id))
 	if err != nil {
 		return nil, tx.NotFound(err, "Contact")
 	}
-	if err := tx.fillMemberships(ctx, []*crm.Contact{c}); err != nil {
-		return nil, err
-	}
-	if c.Consents, err = tx.Consents(ctx, id); err != nil {
-		return nil, err
+	if consents {
+		if c.Consents, err = tx.Consents(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
+
+// ContactByID is FindContactByID without a transaction, for the hot path
+// of reading one person (GET /api/v1/contacts/{id}): one statement,
+// prepared once per reader connection, reads the person and its company
+// links; people with consents (few) are read again in a transaction, so
+// that consents and person come from one snapshot.
+func (db *DB) ContactByID(ctx context.Context, id int64) (*crm.Contact, error) {
+	st, err := db.readStmt(ctx, contactByIDQuery(db.dialect))
+	if err != nil {
+		return nil, err
+	}
+	c, consents, err := scanContactByID(st.QueryRowContext(ctx, id))
+	if err == sql.ErrNoRows {
+		return nil, crm.Errorf(crm.ENOTFOUND, "Contact was not found.")
+	}
+	if err != nil {
+		return nil, db.wrap("contact", err)
+	}
+	if consents {
+		err = db.Read(ctx, func(tx *Tx) error {
+			c, err = tx.FindContactByID(ctx, id)
+			return err
+		})
+	}
+	return c, err
+}
+
+// readStmt returns query (written with ? placeholders) prepared on the
+// reader pool, preparing it the first time; database/sql then prepares
+// it once on each reader connection that runs it.
+func (db *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.readStmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.ro.PrepareContext(ctx, db.rebind(query))
+	if err != nil {
+		return nil, db.wrap("prepare", err)
+	}
+	if old, loaded := db.readStmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// contactByIDQuery selects a person (contactColumns), its company links
+// as a JSON array of {company_id, role} in link order, and whether it has
+// consents.
+func contactByIDQuery(d Dialect) string {
+	if d == Postgres {
+		return `SELECT ` + contactColumns + `,
+			COALESCE((SELECT json_agg(json_build_object('company_id', m.company_id, 'role', m.role) ORDER BY m.created_at, m.company_id)
+				FROM contact_companies m WHERE m.contact_id = c.id)::text, '[]'),
+			EXISTS (SELECT 1 FROM contact_consents k WHERE k.contact_id = c.id)
+			FROM contacts c WHERE c.id = ?`
+	}
+	return `SELECT ` + contactColumns + `,
+		(SELECT json_group_array(json_object('company_id', m.company_id, 'role', m.role)) FROM
+			(SELECT company_id, role FROM contact_companies WHERE contact_id = c.id ORDER BY created_at, company_id) m),
+		EXISTS (SELECT 1 FROM contact_consents k WHERE k.contact_id = c.id)
+		FROM contacts c WHERE c.id = ?`
+}
+
+func scanContactByID(row rowScanner) (c *crm.Contact, consents bool, err error) {
+	var links string
+	c, err = scanContact(scanExtra{row, []any{&links, &consents}})
+	if err != nil {
+		return nil, false, err
+	}
+	if err := json.Unmarshal([]byte(links), &c.Memberships); err != nil {
+		return nil, false, fmt.Errorf("store: contact %d: bad company links: %w", c.ID, err)
+	}
+	c.CompanyIDs = make([]int64, len(c.Memberships))
+	for i, m := range c.Memberships {
+		c.CompanyIDs[i] = m.CompanyID
+	}
+	c.Consents = []crm.Consent{}
+	return c, consents, nil
+}
+
+// scanExtra scans a row followed by more columns.
+type scanExtra struct {
+	row   rowScanner
+	extra []any
+}
+
+func (s scanExtra) Scan(dst ...any) error { return s.row.Scan(append(dst, s.extra...)...) }
 
 // ContactExists reports whether a person exists.
 func (tx *Tx) ContactExists(ctx context.Context, id int64) (bool, error) {

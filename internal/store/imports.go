@@ -229,6 +229,31 @@ func (tx *Tx) CancelImport(ctx context.Context, id int64) (bool, error) {
 	return tx.FinishImport(ctx, id, ImportCancelled, "")
 }
 
+// FinishedImportFiles returns the imports that finished before a time
+// and whose file no import uses that is unfinished or finished later: the
+// candidates for removing an uploaded file (the caller reads Options to
+// tell uploads from files of the command line). One row per file.
+func (tx *Tx) FinishedImportFiles(ctx context.Context, before time.Time) ([]*ImportRow, error) {
+	rows, err := tx.Query(ctx, `SELECT `+importColumns+` FROM imports i
+		WHERE status IN ('done', 'failed', 'cancelled') AND finished_at < ?
+		AND NOT EXISTS (SELECT 1 FROM imports j WHERE j.file_path = i.file_path AND j.id > i.id)
+		AND NOT EXISTS (SELECT 1 FROM imports j WHERE j.file_path = i.file_path AND (j.status IN ('pending', 'running') OR j.finished_at >= ?))
+		ORDER BY id DESC LIMIT 1000`, before.UTC(), before.UTC())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ImportRow
+	for rows.Next() {
+		im, err := scanImport(rows)
+		if err != nil {
+			return nil, tx.db.wrap("scan imports", err)
+		}
+		out = append(out, im)
+	}
+	return out, tx.db.wrap("finished imports", rows.Err())
+}
+
 // InsertImportProblems records problems of an import; a second problem for
 // the same line, kind and field is ignored.
 func (tx *Tx) InsertImportProblems(ctx context.Context, importID int64, ps []ImportProblem) error {

@@ -34,6 +34,7 @@ type DB struct {
 	mu          sync.Mutex
 	eventHooks  []func() // called after a commit that wrote events
 	rebindCache sync.Map // query text → rebound text (PostgreSQL)
+	readStmts   sync.Map // query text → *sql.Stmt on the reader pool (readStmt)
 }
 
 // Open opens the database named by rawURL: "postgres://…" or
@@ -74,6 +75,10 @@ func (db *DB) Source() string { return db.source }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.readStmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.rw.Close()
 	if db.ro != db.rw {
 		err = errors.Join(err, db.ro.Close())

@@ -121,6 +121,13 @@ func IsPhoneLike(s string) bool {
 // and the usual trunk-prefixed national form). Invalid input gives the
 // digits alone.
 func PhoneSearchForms(e164 string) []string {
+	if forms, ok := fastSearchForms(e164); ok {
+		return forms
+	}
+	return slowSearchForms(e164)
+}
+
+func slowSearchForms(e164 string) []string {
 	digits := strings.TrimPrefix(ToASCIIDigits(e164), "+")
 	num, err := phonenumbers.Parse("+"+digits, "")
 	if err != nil {
@@ -131,6 +138,35 @@ func PhoneSearchForms(e164 string) []string {
 		return []string{digits}
 	}
 	return []string{digits, nsn, "0" + nsn}
+}
+
+// fastSearchForms serves PhoneSearchForms for a number in the form
+// NormalizePhone returns ("+" and ASCII digits) without parsing it again:
+// the country code is the one prefix of one to three digits that the
+// metadata knows (as libphonenumber finds it), and the national
+// significant number is the rest. A test checks it against the parse.
+func fastSearchForms(s string) ([]string, bool) {
+	if len(s) < 4 || s[0] != '+' || s[1] == '0' {
+		return nil, false
+	}
+	d := s[1:]
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return nil, false
+		}
+	}
+	for i := 1; i <= 3 && i < len(d); i++ {
+		cc, _ := strconv.Atoi(d[:i])
+		if phonenumbers.GetRegionCodeForCountryCode(cc) == phonenumbers.UNKNOWN_REGION {
+			continue
+		}
+		nsn := d[i:]
+		if len(nsn) < 2 || len(nsn) > 17 {
+			return nil, false
+		}
+		return []string{d, nsn, "0" + nsn}, true
+	}
+	return nil, false
 }
 
 // fastPhone handles the common shapes, "+<digits>" and a national number
