@@ -90,6 +90,7 @@ type OrderReturn struct {
 	ID         int64        `json:"id"`
 	OrderID    int64        `json:"order_id"`
 	ContactID  int64        `json:"contact_id"`
+	Source     string       `json:"source,omitempty"` // with ExternalID, identifies the return across retries
 	ExternalID string       `json:"external_id,omitempty"`
 	Reason     string       `json:"reason"`
 	Note       string       `json:"note,omitempty"`
@@ -101,9 +102,12 @@ type OrderReturn struct {
 // ReturnLine is the quantity of one order line given back and the money
 // refunded for it.
 type ReturnLine struct {
-	LineID   int64 `json:"line_id"`
-	Quantity int64 `json:"quantity"`
-	Amount   int64 `json:"amount"`
+	LineID   int64  `json:"line_id"`
+	Quantity int64  `json:"quantity"`
+	Amount   int64  `json:"amount"`
+	SKU      string `json:"sku,omitempty"`      // the order line's, for subscribers and the timeline
+	Name     string `json:"name,omitempty"`     // the order line's
+	Category string `json:"category,omitempty"` // the order line's
 }
 
 // Order events. The payload of order.created is the Order (with lines);
@@ -131,16 +135,36 @@ type OrderReturnedPayload struct {
 // person under when nobody matches. The order service hands it to a
 // resolver wired in internal/app (club member numbers first, then the
 // contact service's phone/email match, then a new person).
+//
+// ExternalID is the order source's own customer number (a till's or a web
+// shop's customer id, "17850" in an export): the orders module remembers,
+// per source, which person it stands for, and looks the person up by the
+// other members (or creates them) the first time.
 type CustomerRef struct {
 	ContactID    int64  `json:"contact_id,omitempty"`
 	MemberNumber string `json:"member_number,omitempty"`
 	Phone        string `json:"phone,omitempty"`
 	Email        string `json:"email,omitempty"`
+	ExternalID   string `json:"external_id,omitempty"`
 	FirstName    string `json:"first_name,omitempty"`
 	LastName     string `json:"last_name,omitempty"`
 }
 
 // IsZero reports whether the reference names nobody.
 func (r CustomerRef) IsZero() bool {
-	return r.ContactID == 0 && r.MemberNumber == "" && r.Phone == "" && r.Email == ""
+	return r.ContactID == 0 && r.MemberNumber == "" && r.Phone == "" && r.Email == "" && r.ExternalID == ""
+}
+
+// OrderFilter selects orders for a list, newest first (by id), with
+// keyset paging: After is the next cursor of the previous page. Zero
+// values do not filter; From (inclusive) and To (exclusive) bound
+// PlacedAt.
+type OrderFilter struct {
+	ContactID int64
+	Status    string
+	Channel   string
+	Store     string
+	From, To  *time.Time
+	Limit     int
+	After     string
 }
