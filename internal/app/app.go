@@ -100,6 +100,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
 	a.Activity.RegisterJobs(a.Jobs)
 	a.Contacts.RegisterJobs(a.Jobs) // imports started on the web or the API run as jobs
+	a.Club.Subscribe(a.Events)      // points from order.created / order.returned
+	a.Club.RegisterJobs(a.Jobs)     // the club's sweep: releases, expiry, reminders, tier reviews
 	a.ImportDir = importDir(cfg)
 	if err := os.MkdirAll(a.ImportDir, 0o700); err != nil {
 		logger.Warn("import directory", "dir", a.ImportDir, "err", err)

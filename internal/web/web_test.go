@@ -499,6 +499,7 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		clubs := newClubApp(t, storetest.Open(t, db.Dialect()))
 		seen := map[string]bool{}
 		check := func(t *testing.T, lang, path string, r response) {
 			t.Helper()
@@ -544,8 +545,16 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 				for _, pr := range contactPages(t, c, seed) {
 					check(t, l.Code, pr.path, pr.r)
 				}
+				for _, pr := range orderPages(t, db, l.Code) {
+					check(t, l.Code, pr.path, pr.r)
+				}
+				for _, pr := range clubPages(t, clubs, l.Code) {
+					check(t, l.Code, pr.path, pr.r)
+				}
 			})
 		}
+		// The member's own card page is in the member's language (Persian).
+		check(t, "fa", "/m/", clubs.client(t).get("/m/"+clubs.token))
 		pages, err := fs.Glob(embedded, "templates/pages/*.html")
 		if err != nil {
 			t.Fatal(err)
