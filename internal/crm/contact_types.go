@@ -82,6 +82,7 @@ type ContactFilter struct {
 	CreatedFrom *time.Time        // created at or after
 	CreatedTo   *time.Time        // created before
 	IDs         []int64           // only these (bulk actions, exports of a selection)
+	Scores      *ScoreFilter      // customer analytics results (segment, churn band, CLV); nil: no filter
 	Sort        string            // name, -created (default), created, -updated
 	Limit       int
 	After       string

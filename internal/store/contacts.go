@@ -373,6 +373,7 @@ func (tx *Tx) FindContacts(ctx context.Context, f crm.ContactFilter, fts string,
 		}
 		w.add(`c.id IN (`+Placeholders(len(ids))+`)`, ids...)
 	}
+	scoreCond(&w, f.Scores) // analytics.go
 	order := `c.id DESC`
 	switch f.Sort {
 	case "", crm.SortCreatedDesc:
