@@ -1,0 +1,4 @@
+package report
+
+// ClvEdgesForTest exposes clvEdges to the external tests.
+var ClvEdgesForTest = clvEdges
