@@ -491,9 +491,9 @@ func TestPermissions(t *testing.T) {
 			return crm.NewContextWithUser(context.Background(), &crm.User{ID: 1, Role: role, Active: true})
 		}
 		for _, c := range []struct {
-			role                           crm.Role
+			role                          crm.Role
 			revenue, returns, club, churn bool
-			settings                       bool
+			settings                      bool
 		}{
 			{crm.RoleAdmin, true, true, true, true, true},
 			{crm.RoleManager, true, true, true, true, false},
