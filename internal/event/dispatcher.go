@@ -168,6 +168,7 @@ type subscriber struct {
 	mu       sync.Mutex // held while delivering (Run and Drain may overlap)
 	ready    bool       // cursor loaded
 	cursor   int64      // last event id handled (or skipped)
+	saved    int64      // the cursor as stored in event_cursors (behind cursor after skips)
 	failures int        // consecutive failed deliveries
 	retryAt  time.Time  // wall clock: no delivery before this after a failure
 	gapAt    int64      // the id after the gap being waited on
@@ -241,6 +242,9 @@ func (d *Dispatcher) Drain(ctx context.Context) error {
 				break
 			}
 			if !progress {
+				if err := d.saveIdle(ctx, s); err != nil {
+					errs = append(errs, err)
+				}
 				break
 			}
 		}
@@ -253,14 +257,16 @@ func (d *Dispatcher) loop(ctx context.Context, s *subscriber) {
 	timer.Stop()
 	// sleep waits for d, ctx or (when wake is not nil) a wake-up. Since Go
 	// 1.23 Reset and Stop leave no stale tick in timer.C.
-	sleep := func(d time.Duration, wake <-chan struct{}) {
+	sleep := func(d time.Duration, wake <-chan struct{}) (timedOut bool) {
 		timer.Reset(d)
 		select {
 		case <-ctx.Done():
 		case <-wake:
 		case <-timer.C:
+			timedOut = true
 		}
 		timer.Stop()
+		return timedOut
 	}
 	for ctx.Err() == nil {
 		s.mu.Lock()
@@ -280,7 +286,9 @@ func (d *Dispatcher) loop(ctx context.Context, s *subscriber) {
 		if hold > 0 && hold < wait {
 			wait = hold
 		}
-		sleep(wait, s.wake)
+		if sleep(wait, s.wake) && ctx.Err() == nil {
+			d.saveIdle(ctx, s) // a quiet poll interval: store skips (errors set retryAt)
+		}
 	}
 }
 
@@ -301,7 +309,7 @@ func (d *Dispatcher) loadLocked(ctx context.Context, s *subscriber) error {
 			}
 		}
 		c, err := tx.InitEventCursor(ctx, s.name, start)
-		s.cursor = c
+		s.cursor, s.saved = c, c
 		return err
 	})
 	if err != nil {
@@ -340,6 +348,16 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 	if len(evs) == 0 {
 		return false, hold, nil
 	}
+	if !s.anyMatch(evs) && evs[len(evs)-1].ID-s.saved < maxUnsaved {
+		// Nothing here for this subscriber: move past the batch without a
+		// write transaction (on SQLite every subscriber's empty commit
+		// would queue behind the one writer). The position is stored when
+		// the subscriber next handles an event, after maxUnsaved events,
+		// or when it has been idle for a poll interval (saveIdle); after a
+		// crash it reads the skipped events again and skips them again.
+		s.cursor = evs[len(evs)-1].ID
+		return true, hold, nil
+	}
 
 	batch := evs
 	var failed *crm.Event
@@ -348,6 +366,7 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 		at, err := d.deliver(ctx, s, batch)
 		if err == nil {
 			s.cursor = batch[len(batch)-1].ID
+			s.saved = s.cursor
 			progress = true
 			break
 		}
@@ -372,6 +391,51 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 		s.failures, s.retryAt = 0, time.Time{}
 	}
 	return progress, hold, nil
+}
+
+// maxUnsaved bounds how far a subscriber skips events it does not handle
+// before its cursor is written: what a crash makes it read again.
+const maxUnsaved = 10_000
+
+// anyMatch reports whether s handles any of evs.
+func (s *subscriber) anyMatch(evs []crm.Event) bool {
+	for _, ev := range evs {
+		if s.matches(ev.Type) {
+			return true
+		}
+	}
+	return false
+}
+
+// saveIdle stores s's cursor when skips moved it past the stored one.
+func (d *Dispatcher) saveIdle(ctx context.Context, s *subscriber) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ready || s.cursor == s.saved {
+		return nil
+	}
+	return d.save(ctx, s)
+}
+
+// save stores s's cursor after skips. Another dispatcher that moved the
+// cursor meanwhile wins: s reloads it.
+func (d *Dispatcher) save(ctx context.Context, s *subscriber) error {
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		ok, err := tx.AdvanceEventCursor(ctx, s.name, s.saved, s.cursor)
+		if err == nil && !ok {
+			err = errCursorMoved
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		s.saved = s.cursor
+		return nil
+	case errors.Is(err, errCursorMoved):
+		s.ready = false
+		return nil
+	}
+	return d.failed(ctx, s, nil, err)
 }
 
 // gap applies the PostgreSQL gap rule to a batch read after s.cursor and
@@ -424,7 +488,7 @@ func (d *Dispatcher) deliver(ctx context.Context, s *subscriber, batch []crm.Eve
 		// Moving the cursor first takes the row lock on PostgreSQL, so a
 		// second dispatcher with this subscriber waits here, then sees the
 		// cursor moved instead of handling the same events.
-		ok, err := tx.AdvanceEventCursor(ctx, s.name, s.cursor, batch[len(batch)-1].ID)
+		ok, err := tx.AdvanceEventCursor(ctx, s.name, s.saved, batch[len(batch)-1].ID)
 		if err != nil {
 			return err
 		}

@@ -658,3 +658,75 @@ func TestDispatcher_PostgresGap(t *testing.T) {
 		t.Fatalf("delivered %v, want %v", got, want)
 	}
 }
+
+// TestDispatcher_SkipsWithoutWriting: a subscriber moves past events it
+// does not handle without a write transaction of its own; its stored
+// cursor catches up when it handles an event, when it falls idle for a
+// poll interval (Run) or at the end of a Drain, and a new dispatcher
+// that starts from a stored cursor behind the skips reads them again
+// and handles nothing twice.
+func TestDispatcher_SkipsWithoutWriting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		createSeen(t, db)
+		d := event.NewDispatcher(db, quiet)
+		d.PollInterval = 50 * time.Millisecond
+		var deals recorder
+		d.Subscribe("deals", []string{"deal.*"}, deals.handler("deals"))
+		if err := d.Drain(ctx); err != nil { // the cursor row exists
+			t.Fatal(err)
+		}
+		start := cursor(t, db, "deals")
+
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { d.Run(runCtx); close(done) }()
+		defer func() { stop(); <-done }()
+
+		ids := emit(t, db, "contact.created", "note.added")
+		// Until a poll interval passes quietly, the stored cursor may stay
+		// behind; then it reaches the last event skipped.
+		deadline := time.Now().Add(10 * time.Second)
+		for cursor(t, db, "deals") != ids[1] {
+			if time.Now().After(deadline) {
+				t.Fatalf("cursor %d (started at %d), want %d after a quiet poll interval", cursor(t, db, "deals"), start, ids[1])
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		more := emit(t, db, "deal.won", "note.added")
+		for cursor(t, db, "deals") != more[1] {
+			if time.Now().After(deadline) {
+				t.Fatalf("cursor %d, want %d", cursor(t, db, "deals"), more[1])
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := deals.get(); !slices.Equal(got, more[:1]) {
+			t.Fatalf("deals handled %v, want %v", got, more[:1])
+		}
+		stop()
+		<-done
+
+		// A stored cursor behind skipped events (as after a crash): the
+		// next dispatcher reads them again, handles nothing twice.
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE event_cursors SET last_id = ? WHERE subscriber = 'deals'`, more[0])
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		last := emit(t, db, "note.added", "note.added")
+		d2 := event.NewDispatcher(db, quiet)
+		var again recorder
+		d2.Subscribe("deals", []string{"deal.*"}, again.handler("deals"))
+		if err := d2.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := again.get(); len(got) != 0 {
+			t.Fatalf("handled again: %v", got)
+		}
+		if c := cursor(t, db, "deals"); c != last[1] {
+			t.Fatalf("after the drain the cursor is %d, want %d", c, last[1])
+		}
+		checkOnce(t, db, "deals", more[:1])
+	})
+}
