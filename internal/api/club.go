@@ -21,7 +21,7 @@ func init() {
 	tagDescriptions["club-coupons"] = "Coupons and vouchers: single codes and batches, validation and redemption with total and per-person limits."
 	for k, v := range map[string]string{
 		"ClubProgram":     "A loyalty program. earn_points points are earned per earn_amount minor units of currency (after the tier multiplier), rounded by rounding; points stay pending for pending_days (the return window) and expire expiry_months after the purchase (0: never). point_value minor units are what value_points points are worth (the liability in reports).",
-		"ProgramInput":    "A program's settings. rounding: down, nearest or up; tier_window: calendar_year or rolling_12m; downgrade: never, window_end or after_days (with downgrade_days), grace_days keeping the tier after a failed review.",
+		"ProgramInput":    "A program's settings. rounding: down, nearest or up; tier_window: calendar_year, jalali_year or rolling_12m; downgrade: never, window_end or after_days (with downgrade_days), grace_days keeping the tier after a failed review; signup opens the public join form /join/{id}.",
 		"ProgramDetail":   "A program with its tiers (by threshold) and its earn rules (highest priority first).",
 		"ClubTier":        "A tier: reached when the qualifying spend in the window reaches threshold (minor units); multiplier is in hundredths (200 = 2×) of the earn rate.",
 		"TierInput":       "A tier: name, threshold (qualifying spend in minor units), multiplier in hundredths (100 to 100000), fee of a paid year (0: not for sale).",
@@ -30,8 +30,9 @@ func init() {
 		"ClubMember":      "A member: number (10 digits with a check digit) and card_code (16 digits, what the card's QR code carries), tier, and balances: available (may be negative by debt after a return took back spent points), pending (in the return window), reserved (for redemptions not yet captured).",
 		"MemberRow":       "A member with the person's name.",
 		"MemberDetail":    "A member with the person's name and language, the program, the tier they earn at, the next tier and the spend still needed, and points expiring soon.",
-		"Enrolment":       "Make a person a member: program_id, contact_id, via (staff, web or api) and optionally the referral_code of the member who referred them.",
-		"Enrolled":        "The new member and the token of their private page (/m/{token}), shown only here.",
+		"Enrolment":       "Make a person a member: program_id and the person, by contact_id or by customer (phone, email, first_name, last_name: found by phone, then email, or created), via (staff, web or api) and optionally the referral_code of the member who referred them.",
+		"Enrolled":        "The new member and the token of their private page (/m/{token}), shown only here; new_person when the person was created by the enrolment.",
+		"PaidTier":        "The tier (with a fee) to give a paid year in.",
 		"ClubEntry":       "A ledger entry: points is the change of the member's total; available_delta, pending_delta and reserved_delta say which balances moved; spend is the change of qualifying spend. kind: earn, release, reserve, capture, cancel, expire, reverse, adjust, referral.",
 		"Adjustment":      "A staff correction: points (positive adds, negative takes away, never below what is available) and the reason, which is required.",
 		"ClubReward":      "A reward: gift_card (value), free_product (sku) or coupon (value or percent), its cost in points, stock (absent: unlimited), per_member_limit and valid_days of the voucher it issues.",
@@ -110,6 +111,10 @@ func clubRoutes(a *API) []route {
 			Summary: "Give a member a new card code (a lost card); the old one stops working", Out: &club.Member{}}},
 		{"PUT /api/v1/club/members/{id}/status", a.handleClubStatus, op{ID: "setClubMemberStatus", Tag: "club-members", Perm: write,
 			Summary: "Close or reopen a membership", In: memberStatus{}, Out: &club.Member{}}},
+		{"POST /api/v1/club/members/{id}/paid-tier", a.handleClubPaidTier, op{ID: "sellClubPaidTier", Tag: "club-members", Perm: write,
+			Summary:     "Give a member a paid year in a tier that has a fee",
+			Description: "From now, or from the end of the year already paid for the same tier. The member earns at the higher of the tier they qualify for and the paid one until paid_until. The fee is taken at the till (record it as an order to count it as a sale).",
+			In:          paidTier{}, Out: &club.Member{}}},
 		{"GET /api/v1/club/members/{id}/referrals", a.handleClubReferrals, op{ID: "listClubReferrals", Tag: "club-members", Perm: read, Paged: true,
 			Summary: "The members this member referred", Out: list[club.Referral]{}}},
 		{"GET /api/v1/contacts/{id}/club", a.handleContactMemberships, op{ID: "listContactMemberships", Tag: "club-members", Perm: read, Paged: true,
@@ -179,6 +184,11 @@ type ledgerCheck struct {
 type pageLink struct {
 	Token string `json:"token"`
 	Path  string `json:"path"`
+}
+
+// paidTier is the body of POST /club/members/{id}/paid-tier.
+type paidTier struct {
+	TierID int64 `json:"tier_id"`
 }
 
 // memberStatus is the body of PUT /club/members/{id}/status.
@@ -490,6 +500,21 @@ func (a *API) handleClubStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, err := a.club.SetStatus(r.Context(), id, strings.TrimSpace(in.Status))
+	a.clubAnswer(w, r, http.StatusOK, m, err)
+}
+
+func (a *API) handleClubPaidTier(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in paidTier
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	m, err := a.club.SellPaidTier(r.Context(), id, in.TierID)
 	a.clubAnswer(w, r, http.StatusOK, m, err)
 }
 

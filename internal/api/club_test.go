@@ -27,7 +27,7 @@ func newClubEnv(t *testing.T, db *store.DB) (*env, *club.Service) {
 	as := auth.New(db, auth.Options{})
 	cs := contact.New(db, contact.Options{DefaultRegion: "IR"})
 	acts := activity.New(db)
-	cl := club.New(db, club.Options{Logger: slog.New(slog.DiscardHandler)})
+	cl := club.New(db, club.Options{Logger: slog.New(slog.DiscardHandler), Resolve: cs.ResolveCustomer})
 	a, err := New(Options{Auth: as, Idempotency: idempotency.New(db), Contacts: cs, Activity: acts, Club: cl,
 		Logger: slog.New(slog.DiscardHandler), Version: "test", MaxBodyBytes: 1 << 20, ImportDir: t.TempDir()})
 	if err != nil {

@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Auth = auth.New(db, auth.Options{})
 	a.Contacts = contact.New(db, contact.Options{})
 	a.Activity = activity.New(db)
-	a.Club = club.New(db, club.Options{})
+	a.Club = club.New(db, club.Options{Resolve: a.Contacts.ResolveCustomer}) // people enrolled by phone, email or name
 	a.Orders = order.New(db, order.Options{Resolve: a.resolveCustomer})
 	a.Idem = idempotency.New(db)
 	a.Events = event.NewDispatcher(db, logger)

@@ -70,8 +70,17 @@ const (
 	KindReferral = "referral" // referral bonus
 )
 
+// Resolver finds the person a customer reference names inside tx, or
+// creates them (internal/app composes it from the contacts module, as
+// for orders). Errors name the reference's fields (customer.phone …).
+type Resolver func(ctx context.Context, tx *store.Tx, ref crm.CustomerRef) (int64, error)
+
 // Options configure a Service.
 type Options struct {
+	// Resolve finds or creates the person an enrolment names by phone,
+	// email or name (Enrolment.Customer, the public join form). Without
+	// it only contact ids can be enrolled.
+	Resolve Resolver
 	// Logger receives the sweep's and handlers' notes; slog.Default when nil.
 	Logger *slog.Logger
 	// SweepInterval is the longest the sweep waits between runs while

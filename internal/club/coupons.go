@@ -82,6 +82,13 @@ func (in *CouponInput) validate(v *crm.Validation) {
 	}
 	if in.MinSpend < 0 {
 		v.Add("min_spend", "The minimum spend must not be negative.")
+	} else if in.MinSpend > 0 && in.Currency == "" && !v.Has("currency") {
+		// An amount means nothing without its currency (and the code is
+		// then only for orders in it).
+		v.Add("currency", "Give the currency of the minimum spend.")
+	}
+	if in.Currency != "" && (len(in.Currency) != 3 || strings.Trim(in.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "") && !v.Has("currency") {
+		v.Add("currency", "Give an ISO 4217 currency code such as IRR, USD or AED.")
 	}
 	if in.MaxUses < 0 {
 		v.Add("max_uses", "The limit must not be negative.")

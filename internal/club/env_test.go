@@ -61,8 +61,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
 	db.Now = clk.Now
-	e := &env{t: t, db: db, svc: club.New(db, club.Options{Logger: quiet}), d: event.NewDispatcher(db, quiet), clk: clk,
-		ctx: context.Background(), contacts: contact.New(db, contact.Options{DefaultRegion: "IR"}), nextID: 1000}
+	contacts := contact.New(db, contact.Options{DefaultRegion: "IR"})
+	e := &env{t: t, db: db, svc: club.New(db, club.Options{Logger: quiet, Resolve: contacts.ResolveCustomer}), d: event.NewDispatcher(db, quiet),
+		clk: clk, ctx: context.Background(), contacts: contacts, nextID: 1000}
 	e.svc.Subscribe(e.d)
 	return e
 }

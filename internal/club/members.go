@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/store"
@@ -24,12 +25,15 @@ const (
 // EnrolVias lists the ways a person can be enrolled by hand.
 var EnrolVias = []string{ViaStaff, ViaWeb, ViaAPI}
 
-// Enrolment asks to make a person a member of a program.
+// Enrolment asks to make a person a member of a program: a person by
+// contact id, or by Customer (a phone, an email, a name: the person is
+// found, or created with that name, phone and email).
 type Enrolment struct {
-	ProgramID    int64  `json:"program_id"`
-	ContactID    int64  `json:"contact_id"`
-	Via          string `json:"via,omitempty"`           // staff (default), web or api
-	ReferralCode string `json:"referral_code,omitempty"` // the referring member's code
+	ProgramID    int64            `json:"program_id"`
+	ContactID    int64            `json:"contact_id,omitempty"`
+	Customer     *crm.CustomerRef `json:"customer,omitempty"`      // instead of contact_id
+	Via          string           `json:"via,omitempty"`           // staff (default), web or api
+	ReferralCode string           `json:"referral_code,omitempty"` // the referring member's code
 }
 
 // Enrolled is a new member and the token of their private page, which is
@@ -37,17 +41,37 @@ type Enrolment struct {
 type Enrolled struct {
 	Member *Member `json:"member"`
 	Token  string  `json:"token"`
+	// NewPerson is true when the person was created by this enrolment
+	// (named by Customer and not found).
+	NewPerson bool `json:"new_person,omitempty"`
 }
 
-// Enrol makes a person a member: a member number and card code, the
-// private page's token, the program's entry tier (a tier with threshold
-// 0), and the referral when a referral code is given.
-func (s *Service) Enrol(ctx context.Context, in Enrolment) (*Enrolled, error) {
+func (in *Enrolment) validate() error {
 	var v crm.Validation
 	if in.ProgramID <= 0 {
 		v.Add("program_id", "Choose a program.")
 	}
-	if in.ContactID <= 0 {
+	switch {
+	case in.Customer != nil && in.ContactID != 0:
+		v.Add("customer", "Give contact_id or customer, not both.")
+	case in.Customer != nil:
+		c := in.Customer
+		c.Phone, c.Email = strings.TrimSpace(c.Phone), strings.TrimSpace(c.Email)
+		c.FirstName, c.LastName = strings.TrimSpace(c.FirstName), strings.TrimSpace(c.LastName)
+		if c.MemberNumber != "" || c.ExternalID != "" {
+			v.Add("customer", "Name the person by contact id, phone, email or name.")
+		} else if c.ContactID == 0 && c.Phone == "" && c.Email == "" && c.FirstName == "" && c.LastName == "" {
+			v.Add("customer", "Give the person's phone, email or name.")
+		}
+		for f, s := range map[string]string{"customer.first_name": c.FirstName, "customer.last_name": c.LastName, "customer.phone": c.Phone} {
+			if utf8.RuneCountInString(s) > 100 {
+				v.Add(f, "Use at most 100 characters.")
+			}
+		}
+		if utf8.RuneCountInString(c.Email) > 254 {
+			v.Add("customer.email", "Use at most 254 characters.")
+		}
+	case in.ContactID <= 0:
 		v.Add("contact_id", "Choose a person.")
 	}
 	if in.Via == "" {
@@ -56,47 +80,179 @@ func (s *Service) Enrol(ctx context.Context, in Enrolment) (*Enrolled, error) {
 		v.Add("via", "Choose staff, web or api.")
 	}
 	in.ReferralCode = NormalizeCode(in.ReferralCode)
-	if err := v.Err(); err != nil {
+	return v.Err()
+}
+
+// Enrol makes a person a member: a member number and card code, the
+// private page's token, the program's entry tier (a tier with threshold
+// 0), and the referral when a referral code is given. A person named by
+// Customer is found or created in the same transaction.
+func (s *Service) Enrol(ctx context.Context, in Enrolment) (*Enrolled, error) {
+	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	var out *Enrolled
 	err := s.write(ctx, func(tx *store.Tx) error {
-		c, err := s.config(ctx, tx, in.ProgramID)
-		if crm.ErrorCode(err) == crm.ENOTFOUND {
-			return fieldError("program_id", "There is no program %d.", in.ProgramID)
-		}
+		var err error
+		out, err = s.enrolTx(ctx, tx, in)
 		if err != nil {
 			return err
 		}
-		if !c.prog.Active {
-			return fieldError("program_id", "The program %q is not active.", c.prog.Name)
-		}
-		if _, err := tx.ClubContact(ctx, in.ContactID); err != nil {
-			if crm.ErrorCode(err) == crm.ENOTFOUND {
-				return fieldError("contact_id", "There is no person %d.", in.ContactID)
-			}
-			return err
-		}
-		var referrer *Member
-		if in.ReferralCode != "" {
-			referrer, err = tx.ClubMemberByReferral(ctx, in.ReferralCode)
-			switch {
-			case crm.ErrorCode(err) == crm.ENOTFOUND || err == nil && referrer.ProgramID != in.ProgramID:
-				return fieldError("referral_code", "No member of this program has the referral code %q.", in.ReferralCode)
-			case err != nil:
-				return err
-			case referrer.ContactID == in.ContactID:
-				return fieldError("referral_code", "A person cannot refer themselves.")
-			}
-		}
-		m, token, err := s.enrol(ctx, tx, c, in.ContactID, in.Via, referrer)
-		if err != nil {
-			return err
-		}
-		out = &Enrolled{Member: m, Token: token}
-		return tx.Audit(ctx, "club.enrol", "club_member", m.ID, nil, m)
+		return tx.Audit(ctx, "club.enrol", "club_member", out.Member.ID, nil, out.Member)
 	})
 	return out, err
+}
+
+func (s *Service) enrolTx(ctx context.Context, tx *store.Tx, in Enrolment) (*Enrolled, error) {
+	c, err := s.config(ctx, tx, in.ProgramID)
+	if crm.ErrorCode(err) == crm.ENOTFOUND {
+		return nil, fieldError("program_id", "There is no program %d.", in.ProgramID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !c.prog.Active {
+		return nil, fieldError("program_id", "The program %q is not active.", c.prog.Name)
+	}
+	contactID := in.ContactID
+	newPerson := false
+	if in.Customer != nil {
+		if s.opts.Resolve == nil {
+			return nil, fieldError("customer", "People can be named only by contact id here.")
+		}
+		// Whoever the resolver creates gets an id above every id now.
+		last, err := tx.ClubLastContactID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if contactID, err = s.opts.Resolve(ctx, tx, *in.Customer); err != nil {
+			return nil, err
+		}
+		newPerson = contactID > last
+	}
+	if _, err := tx.ClubContact(ctx, contactID); err != nil {
+		if crm.ErrorCode(err) == crm.ENOTFOUND {
+			return nil, fieldError("contact_id", "There is no person %d.", contactID)
+		}
+		return nil, err
+	}
+	var referrer *Member
+	if in.ReferralCode != "" {
+		referrer, err = tx.ClubMemberByReferral(ctx, in.ReferralCode)
+		switch {
+		case crm.ErrorCode(err) == crm.ENOTFOUND || err == nil && referrer.ProgramID != in.ProgramID:
+			return nil, fieldError("referral_code", "No member of this program has the referral code %q.", in.ReferralCode)
+		case err != nil:
+			return nil, err
+		case referrer.ContactID == contactID:
+			return nil, fieldError("referral_code", "A person cannot refer themselves.")
+		}
+	}
+	m, token, err := s.enrol(ctx, tx, c, contactID, in.Via, referrer)
+	if err != nil {
+		return nil, err
+	}
+	return &Enrolled{Member: m, Token: token, NewPerson: newPerson}, nil
+}
+
+// JoinRequest is what a person types into a program's public join form.
+type JoinRequest struct {
+	ProgramID    int64
+	FirstName    string
+	LastName     string
+	Phone        string
+	Email        string
+	ReferralCode string
+}
+
+// Joined answers a join form. Token, the member's private page, is set
+// only when the person is new to the CRM: someone who typed a phone or
+// email already known (perhaps not theirs) must not see that person's
+// card, so they are told to ask at the counter, as is someone who is a
+// member already.
+type Joined struct {
+	Program *Program
+	Token   string
+}
+
+// PublicProgram returns a program whose join form is open (active, with
+// signup on); ENOTFOUND otherwise. It needs no user: the form is public.
+func (s *Service) PublicProgram(ctx context.Context, id int64) (*Program, error) {
+	var out *Program
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		p, err := tx.ClubProgram(ctx, id)
+		if err != nil || !p.Active || !p.Signup {
+			return crm.Errorf(crm.ENOTFOUND, "This club has no join form.")
+		}
+		out = p
+		return nil
+	})
+	return out, err
+}
+
+// Join enrols the person a public join form names (via web): a phone is
+// required, a first name too; the person is found by phone, then email,
+// or created. It needs no user (the form is public) and works only for a
+// program with signup on. See Joined for what it reveals.
+func (s *Service) Join(ctx context.Context, in JoinRequest) (*Joined, error) {
+	var v crm.Validation
+	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	in.Phone, in.Email = strings.TrimSpace(in.Phone), strings.TrimSpace(in.Email)
+	if in.FirstName == "" {
+		v.Add("first_name", "Give your first name.")
+	}
+	if in.Phone == "" {
+		v.Add("phone", "Give your mobile number: it is how the shop finds your card.")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	en := Enrolment{ProgramID: in.ProgramID, Via: ViaWeb, ReferralCode: in.ReferralCode,
+		Customer: &crm.CustomerRef{FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email}}
+	if err := en.validate(); err != nil {
+		return nil, joinFields(err)
+	}
+	out := &Joined{}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		p, err := tx.ClubProgram(ctx, in.ProgramID)
+		if err != nil || !p.Active || !p.Signup {
+			return crm.Errorf(crm.ENOTFOUND, "This club has no join form.")
+		}
+		out.Program = p
+		res, err := s.enrolTx(ctx, tx, en)
+		if crm.ErrorCode(err) == crm.ECONFLICT {
+			return nil // a member already: the same answer as for a known person
+		}
+		if err != nil {
+			return joinFields(err)
+		}
+		if res.NewPerson {
+			out.Token = res.Token
+		}
+		return tx.Audit(ctx, "club.join", "club_member", res.Member.ID, nil, res.Member)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// joinFields renames an enrolment's field errors after the join form's
+// fields (customer.phone → phone).
+func joinFields(err error) error {
+	fields := crm.ErrorFields(err)
+	if len(fields) == 0 {
+		return err
+	}
+	out := map[string]string{}
+	for k, v := range fields {
+		k = strings.TrimPrefix(k, "customer.")
+		if k == "customer" || k == "contact_id" {
+			k = "phone"
+		}
+		out[k] = v
+	}
+	return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: out}
 }
 
 func fieldError(field, format string, args ...any) error {

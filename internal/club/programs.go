@@ -34,6 +34,7 @@ type ProgramInput struct {
 	RefereePoints  int64  `json:"referee_points"`
 	AutoEnrol      bool   `json:"auto_enrol"`
 	HoldHours      int    `json:"hold_hours"`
+	Signup         bool   `json:"signup"`           // people may join through the public form /join/{id}
 	Active         *bool  `json:"active,omitempty"` // true when absent
 }
 
@@ -122,7 +123,7 @@ func (in *ProgramInput) apply(p *Program) {
 	p.PendingDays, p.ExpiryMonths, p.ReminderDays = in.PendingDays, in.ExpiryMonths, in.ReminderDays
 	p.TierWindow, p.Downgrade, p.DowngradeDays, p.GraceDays = in.TierWindow, in.Downgrade, in.DowngradeDays, in.GraceDays
 	p.PointValue, p.ValuePoints, p.ReferrerPoints, p.RefereePoints = in.PointValue, in.ValuePoints, in.ReferrerPoints, in.RefereePoints
-	p.AutoEnrol, p.HoldHours = in.AutoEnrol, in.HoldHours
+	p.AutoEnrol, p.HoldHours, p.Signup = in.AutoEnrol, in.HoldHours, in.Signup
 	p.Active = in.Active == nil || *in.Active
 }
 
@@ -132,7 +133,7 @@ func ProgramInputOf(p *Program) ProgramInput {
 	return ProgramInput{Name: p.Name, Currency: p.Currency, EarnPoints: p.EarnPoints, EarnAmount: p.EarnAmount, Rounding: p.Rounding,
 		PendingDays: p.PendingDays, ExpiryMonths: p.ExpiryMonths, ReminderDays: p.ReminderDays, TierWindow: p.TierWindow,
 		Downgrade: p.Downgrade, DowngradeDays: p.DowngradeDays, GraceDays: p.GraceDays, PointValue: p.PointValue, ValuePoints: p.ValuePoints,
-		ReferrerPoints: p.ReferrerPoints, RefereePoints: p.RefereePoints, AutoEnrol: p.AutoEnrol, HoldHours: p.HoldHours, Active: &active}
+		ReferrerPoints: p.ReferrerPoints, RefereePoints: p.RefereePoints, AutoEnrol: p.AutoEnrol, HoldHours: p.HoldHours, Signup: p.Signup, Active: &active}
 }
 
 // CreateProgram makes a program.

@@ -36,6 +36,7 @@ type MovementMonth struct {
 	Up    int64  `json:"up"`
 	Down  int64  `json:"down"`
 	Grace int64  `json:"grace"`
+	Paid  int64  `json:"paid"` // paid tiers bought or renewed
 }
 
 // RewardUse is how often a reward was given.
@@ -140,6 +141,8 @@ func (s *Service) Report(ctx context.Context, programID int64) (*Report, error) 
 				m.Down += mv.Count
 			case DirectionGrace:
 				m.Grace += mv.Count
+			case DirectionPaid:
+				m.Paid += mv.Count
 			}
 		}
 		if r.TopRewards, err = tx.ClubTopRewards(ctx, programID, 10); err != nil {

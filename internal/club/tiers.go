@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/store"
 )
 
@@ -27,6 +28,7 @@ type tierChangedPayload struct {
 	Direction  string     `json:"direction"` // up, down, grace
 	Reason     string     `json:"reason"`
 	GraceUntil *time.Time `json:"grace_until,omitempty"`
+	PaidUntil  *time.Time `json:"paid_until,omitempty"`
 }
 
 // lowest reports whether t is the program's lowest tier (or none): it
@@ -202,4 +204,63 @@ func (s *Service) review(ctx context.Context, tx *store.Tx, c *config, m *Member
 		return err
 	}
 	return s.changeTier(ctx, tx, c, m, higher(q, tierFor(c.tiers, now2)), DirectionDown, "review", at)
+}
+
+// DirectionPaid logs a paid tier bought or renewed.
+const DirectionPaid = "paid"
+
+// paidYear is how long a paid tier lasts.
+func paidYear(from time.Time) time.Time { return from.AddDate(1, 0, 0) }
+
+// SellPaidTier gives a member a year in a paid tier (a tier with a fee):
+// from now, or from the end of the year already paid for the same tier.
+// The member then earns at the higher of the tier they qualify for and
+// the paid one. The fee itself is taken at the till (an order, if it is
+// to count as a sale); here the purchase is logged with the tier
+// movements (direction paid), written as club.tier_changed and audited.
+func (s *Service) SellPaidTier(ctx context.Context, memberID, paidTierID int64) (*Member, error) {
+	var out *Member
+	err := s.write(ctx, func(tx *store.Tx) error {
+		m, err := tx.LockClubMember(ctx, memberID)
+		if err != nil {
+			return err
+		}
+		if m.Status != StatusActive {
+			return &crm.Error{Code: crm.ECONFLICT, Key: "club.error.member_closed", Message: "This membership is closed."}
+		}
+		c, err := s.config(ctx, tx, m.ProgramID)
+		if err != nil {
+			return err
+		}
+		t := c.tier(paidTierID)
+		switch {
+		case t == nil:
+			return fieldError("tier_id", "There is no tier %d in this program.", paidTierID)
+		case t.Fee <= 0:
+			return fieldError("tier_id", "Tier %q is not for sale (it has no fee).", t.Name)
+		}
+		now := tx.Now()
+		from := now
+		if m.PaidTierID == t.ID && m.PaidUntil != nil && m.PaidUntil.After(now) {
+			from = *m.PaidUntil // a renewal adds a year to the one running
+		}
+		before := effectiveTier(c, m, now)
+		prev := m.PaidTierID
+		until := paidYear(from)
+		m.PaidTierID, m.PaidUntil = t.ID, &until
+		if err := tx.SetClubMemberTier(ctx, m); err != nil {
+			return err
+		}
+		if err := tx.InsertClubTierChange(ctx, c.prog.ID, m.ID, prev, t.ID, DirectionPaid, "paid"); err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, "club.paid_tier", "club_member", m.ID, nil,
+			map[string]any{"tier_id": t.ID, "tier": t.Name, "fee": t.Fee, "currency": c.prog.Currency, "paid_until": until}); err != nil {
+			return err
+		}
+		out = m
+		return emit(ctx, tx, EventTierChanged, m.ID, m.ContactID, tierChangedPayload{MemberID: m.ID, FromTierID: tierID(before),
+			FromTier: tierName(before), ToTierID: t.ID, ToTier: t.Name, Direction: DirectionPaid, Reason: "paid", PaidUntil: &until})
+	})
+	return out, err
 }

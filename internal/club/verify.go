@@ -83,7 +83,8 @@ func (e effect) String() string {
 // A member takes part in an order when they were enrolled before it was
 // handled (their club.member_enrolled event comes first), or were
 // enrolled by it. Tier upgrades are recomputed; downgrades are taken from
-// the logged tier movements at their time. It assumes the settings,
+// the logged tier movements at their time, paid tiers from their
+// club.tier_changed events. It assumes the settings,
 // tiers and rules did not change while the events were handled, and does
 // not follow memberships moved by merges.
 func (s *Service) Recompute(ctx context.Context) ([]string, error) {
@@ -144,6 +145,10 @@ type replayMember struct {
 	placed  map[int64]time.Time
 	birth   int
 	pending []*TierChange // logged downgrades not yet applied, oldest first
+	// The paid tier as of the events replayed so far (club.tier_changed
+	// with direction paid).
+	paidTier  *Tier
+	paidUntil time.Time
 }
 
 type replaySpend struct {
@@ -218,7 +223,7 @@ func (s *Service) replay(ctx context.Context, tx *store.Tx) (map[string]effect, 
 		}
 		for _, ev := range batch {
 			switch ev.Type {
-			case EventMemberEnrolled, crm.EventOrderCreated, crm.EventOrderReturned:
+			case EventMemberEnrolled, crm.EventOrderCreated, crm.EventOrderReturned, EventTierChanged:
 				evs = append(evs, ev)
 			}
 		}
@@ -241,6 +246,15 @@ func (s *Service) replay(ctx context.Context, tx *store.Tx) (map[string]effect, 
 	}
 	for _, ev := range evs {
 		switch ev.Type {
+		case EventTierChanged:
+			// A paid tier sold: it counts for the orders handled after it.
+			var pl tierChangedPayload
+			if json.Unmarshal(ev.Payload, &pl) != nil || pl.Direction != DirectionPaid || pl.PaidUntil == nil {
+				continue
+			}
+			if r := byID[ev.SubjectID]; r != nil {
+				r.paidTier, r.paidUntil = r.c.tier(pl.ToTierID), *pl.PaidUntil
+			}
 		case crm.EventOrderCreated:
 			var o crm.Order
 			if json.Unmarshal(ev.Payload, &o) != nil {
@@ -276,8 +290,8 @@ func (s *Service) replay(ctx context.Context, tx *store.Tx) (map[string]effect, 
 					r.pending = r.pending[1:]
 				}
 				held := r.tier
-				if r.m.PaidTierID != 0 && r.m.PaidUntil != nil && r.m.PaidUntil.After(placed) {
-					held = higher(held, r.c.tier(r.m.PaidTierID))
+				if r.paidTier != nil && r.paidUntil.After(placed) {
+					held = higher(held, r.paidTier)
 				}
 				before := r.spendIn(windowStart(p, placed), placed)
 				res := computeEarn(r.c, earnState{Held: held, SpendBefore: before, First: r.orders == 0, BirthMonth: r.birth},

@@ -40,6 +40,7 @@ type ClubProgram struct {
 	RefereePoints  int64     `json:"referee_points"`
 	AutoEnrol      bool      `json:"auto_enrol"` // a buyer who is not a member is enrolled by their first order
 	HoldHours      int       `json:"hold_hours"` // reservations not captured within this are cancelled; 0: never
+	Signup         bool      `json:"signup"`     // people may join by themselves through the public form /join/{id}
 	Active         bool      `json:"active"`
 	Version        int64     `json:"version"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -132,6 +133,14 @@ func (tx *Tx) ClubContact(ctx context.Context, id int64) (ClubContact, error) {
 	return c, nil
 }
 
+// ClubLastContactID is the highest contact id (0 without people): a
+// person created after it has a higher one.
+func (tx *Tx) ClubLastContactID(ctx context.Context) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(id), 0) FROM contacts`).Scan(&id)
+	return id, tx.db.wrap("last contact", err)
+}
+
 // ClubContactNames returns the names of people by id.
 func (tx *Tx) ClubContactNames(ctx context.Context, ids []int64) (map[int64]string, error) {
 	out := map[int64]string{}
@@ -157,13 +166,13 @@ func (tx *Tx) ClubContactNames(ctx context.Context, ids []int64) (map[int64]stri
 
 const clubProgramColumns = `id, name, currency, earn_points, earn_amount, rounding, pending_days, expiry_months, reminder_days,
 	tier_window, downgrade, downgrade_days, grace_days, point_value, value_points, referrer_points, referee_points,
-	auto_enrol, hold_hours, active, version, created_at, updated_at`
+	auto_enrol, hold_hours, signup, active, version, created_at, updated_at`
 
 func scanClubProgram(row rowScanner) (*ClubProgram, error) {
 	var p ClubProgram
 	err := row.Scan(&p.ID, &p.Name, &p.Currency, &p.EarnPoints, &p.EarnAmount, &p.Rounding, &p.PendingDays, &p.ExpiryMonths, &p.ReminderDays,
 		&p.TierWindow, &p.Downgrade, &p.DowngradeDays, &p.GraceDays, &p.PointValue, &p.ValuePoints, &p.ReferrerPoints, &p.RefereePoints,
-		&p.AutoEnrol, &p.HoldHours, &p.Active, &p.Version, &p.CreatedAt, &p.UpdatedAt)
+		&p.AutoEnrol, &p.HoldHours, &p.Signup, &p.Active, &p.Version, &p.CreatedAt, &p.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +186,11 @@ func (tx *Tx) InsertClubProgram(ctx context.Context, p *ClubProgram) error {
 	p.CreatedAt, p.UpdatedAt, p.Version = tx.now, tx.now, 1
 	id, err := tx.InsertID(ctx, `INSERT INTO club_programs (name, currency, earn_points, earn_amount, rounding, pending_days, expiry_months,
 		reminder_days, tier_window, downgrade, downgrade_days, grace_days, point_value, value_points, referrer_points, referee_points,
-		auto_enrol, hold_hours, active, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+		auto_enrol, hold_hours, signup, active, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
 		p.Name, p.Currency, p.EarnPoints, p.EarnAmount, p.Rounding, p.PendingDays, p.ExpiryMonths,
 		p.ReminderDays, p.TierWindow, p.Downgrade, p.DowngradeDays, p.GraceDays, p.PointValue, p.ValuePoints, p.ReferrerPoints, p.RefereePoints,
-		p.AutoEnrol, p.HoldHours, p.Active, tx.now, tx.now)
+		p.AutoEnrol, p.HoldHours, p.Signup, p.Active, tx.now, tx.now)
 	if err != nil {
 		return fmt.Errorf("store: insert club program: %w", err)
 	}
@@ -194,11 +203,11 @@ func (tx *Tx) UpdateClubProgram(ctx context.Context, p *ClubProgram) error {
 	p.UpdatedAt = tx.now
 	if err := tx.expectOneRow(ctx, "Program", `UPDATE club_programs SET name = ?, currency = ?, earn_points = ?, earn_amount = ?, rounding = ?,
 		pending_days = ?, expiry_months = ?, reminder_days = ?, tier_window = ?, downgrade = ?, downgrade_days = ?, grace_days = ?,
-		point_value = ?, value_points = ?, referrer_points = ?, referee_points = ?, auto_enrol = ?, hold_hours = ?, active = ?,
+		point_value = ?, value_points = ?, referrer_points = ?, referee_points = ?, auto_enrol = ?, hold_hours = ?, signup = ?, active = ?,
 		version = version + 1, updated_at = ? WHERE id = ?`,
 		p.Name, p.Currency, p.EarnPoints, p.EarnAmount, p.Rounding, p.PendingDays, p.ExpiryMonths, p.ReminderDays, p.TierWindow,
 		p.Downgrade, p.DowngradeDays, p.GraceDays, p.PointValue, p.ValuePoints, p.ReferrerPoints, p.RefereePoints, p.AutoEnrol,
-		p.HoldHours, p.Active, tx.now, p.ID); err != nil {
+		p.HoldHours, p.Signup, p.Active, tx.now, p.ID); err != nil {
 		return err
 	}
 	return tx.QueryRow(ctx, `SELECT version FROM club_programs WHERE id = ?`, p.ID).Scan(&p.Version)
@@ -595,7 +604,7 @@ type ClubTierChange struct {
 	MemberID  int64     `json:"member_id"`
 	FromTier  int64     `json:"from_tier"`
 	ToTier    int64     `json:"to_tier"`
-	Direction string    `json:"direction"` // up, down, grace
+	Direction string    `json:"direction"` // up, down, grace, paid
 	Reason    string    `json:"reason"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -725,7 +734,7 @@ func (tx *Tx) ClubBuyerPrograms(ctx context.Context, contactID int64) ([]*ClubPr
 		var since, review, grace, paid, created, updated sql.NullTime
 		err := rows.Scan(&p.ID, &p.Name, &p.Currency, &p.EarnPoints, &p.EarnAmount, &p.Rounding, &p.PendingDays, &p.ExpiryMonths, &p.ReminderDays,
 			&p.TierWindow, &p.Downgrade, &p.DowngradeDays, &p.GraceDays, &p.PointValue, &p.ValuePoints, &p.ReferrerPoints, &p.RefereePoints,
-			&p.AutoEnrol, &p.HoldHours, &p.Active, &p.Version, &p.CreatedAt, &p.UpdatedAt,
+			&p.AutoEnrol, &p.HoldHours, &p.Signup, &p.Active, &p.Version, &p.CreatedAt, &p.UpdatedAt,
 			&m.ID, &m.ProgramID, &m.ContactID, &m.Number, &m.CardCode, &m.TokenHash, &m.ReferralCode, &m.ReferredBy,
 			&m.TierID, &since, &review, &grace, &m.PaidTierID, &paid, &m.Status, &m.EnrolledVia,
 			&m.Available, &m.Pending, &m.Reserved, &m.Debt, &m.Earned, &m.Orders, &created, &updated)

@@ -1,0 +1,159 @@
+package club_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pivand/pivand/internal/club"
+	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/store"
+	"github.com/pivand/pivand/internal/store/storetest"
+)
+
+// TestEnrolByCustomer: staff and the API enrol a person named by phone,
+// email or name: found when known, created otherwise, in the enrolment's
+// transaction.
+func TestEnrolByCustomer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		p := e.program(nil)
+		known, err := e.contacts.CreateContact(e.ctx, &crm.Contact{FirstName: "Sara", LastName: "Rezaei",
+			Phones: []crm.Labeled{{Value: "09121234567"}}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := e.svc.Enrol(e.ctx, club.Enrolment{ProgramID: p.ID, Customer: &crm.CustomerRef{Phone: "۰۹۱۲ ۱۲۳ ۴۵۶۷"}})
+		if err != nil || r.Member.ContactID != known.ID || r.NewPerson {
+			t.Fatalf("known by phone: %+v %v", r, err)
+		}
+		r, err = e.svc.Enrol(e.ctx, club.Enrolment{ProgramID: p.ID, Customer: &crm.CustomerRef{Phone: "09351112233", FirstName: "Nima", LastName: "Ahmadi"}})
+		if err != nil || !r.NewPerson || r.Member.ContactID == known.ID {
+			t.Fatalf("new person: %+v %v", r, err)
+		}
+		d, err := e.svc.Member(e.ctx, r.Member.ID)
+		if err != nil || d.Name != "Nima Ahmadi" {
+			t.Fatalf("new person's member: %+v %v", d, err)
+		}
+		for _, bad := range []struct {
+			in    club.Enrolment
+			field string
+		}{
+			{club.Enrolment{ProgramID: p.ID, Customer: &crm.CustomerRef{Phone: "12"}}, "customer.phone"},
+			{club.Enrolment{ProgramID: p.ID, Customer: &crm.CustomerRef{}}, "customer"},
+			{club.Enrolment{ProgramID: p.ID, ContactID: known.ID, Customer: &crm.CustomerRef{Phone: "09121234567"}}, "customer"},
+			{club.Enrolment{ProgramID: p.ID}, "contact_id"},
+		} {
+			_, err := e.svc.Enrol(e.ctx, bad.in)
+			if crm.ErrorCode(err) != crm.EINVALID || crm.ErrorFields(err)[bad.field] == "" {
+				t.Errorf("%+v: %v (fields %v), want an error on %s", bad.in.Customer, err, crm.ErrorFields(err), bad.field)
+			}
+		}
+	})
+}
+
+// TestJoin: the public join form works only for a program with signup
+// on; it shows the private page only to a person new to the CRM, and
+// answers a known phone or a member the same neutral way.
+func TestJoin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		closed := e.program(nil)
+		open := e.program(func(in *club.ProgramInput) { in.Name, in.Signup, in.RefereePoints = "Open", true, 10 })
+		if _, err := e.svc.PublicProgram(e.ctx, closed.ID); code(t, err) != crm.ENOTFOUND {
+			t.Fatalf("closed program's form: %v", err)
+		}
+		if _, err := e.svc.Join(e.ctx, club.JoinRequest{ProgramID: closed.ID, FirstName: "A", Phone: "09121110000"}); code(t, err) != crm.ENOTFOUND {
+			t.Fatalf("join a closed program: %v", err)
+		}
+		if _, err := e.svc.Join(e.ctx, club.JoinRequest{ProgramID: open.ID}); code(t, err) != crm.EINVALID ||
+			crm.ErrorFields(err)["phone"] == "" || crm.ErrorFields(err)["first_name"] == "" {
+			t.Fatalf("empty form: %v", err)
+		}
+		if _, err := e.svc.Join(e.ctx, club.JoinRequest{ProgramID: open.ID, FirstName: "A", Phone: "not a phone"}); code(t, err) != crm.EINVALID ||
+			crm.ErrorFields(err)["phone"] == "" {
+			t.Fatalf("bad phone: %v %v", err, crm.ErrorFields(err))
+		}
+		ref := e.member(open, "Referrer")
+		j, err := e.svc.Join(e.ctx, club.JoinRequest{ProgramID: open.ID, FirstName: "Laleh", LastName: "Moradi", Phone: "09127778899",
+			Email: "laleh@example.com", ReferralCode: ref.ReferralCode})
+		if err != nil || j.Token == "" {
+			t.Fatalf("a new person joins: %+v %v", j, err)
+		}
+		d, err := e.svc.MemberByToken(e.ctx, j.Token)
+		if err != nil || d.Name != "Laleh Moradi" || d.Member.EnrolledVia != club.ViaWeb || d.Member.ReferredBy != ref.ID {
+			t.Fatalf("joined member: %+v %v", d, err)
+		}
+		// The same phone again (a member now), and a known person's phone:
+		// no page, no error.
+		if j, err := e.svc.Join(e.ctx, club.JoinRequest{ProgramID: open.ID, FirstName: "X", Phone: "0912 777 8899"}); err != nil || j.Token != "" {
+			t.Fatalf("member joins again: %+v %v", j, err)
+		}
+		known := e.person("Known", "fa", "")
+		if _, err := e.contacts.UpdateContact(e.ctx, known, crm.ContactUpdate{Phones: &[]crm.Labeled{{Value: "09125554433"}}}); err != nil {
+			t.Fatal(err)
+		}
+		j, err = e.svc.Join(e.ctx, club.JoinRequest{ProgramID: open.ID, FirstName: "Someone", Phone: "09125554433"})
+		if err != nil || j.Token != "" {
+			t.Fatalf("a known person's phone: %+v %v", j, err)
+		}
+		ms, err := e.svc.MembersOfContact(e.ctx, known)
+		if err != nil || len(ms) != 1 || ms[0].EnrolledVia != club.ViaWeb {
+			t.Fatalf("the known person is enrolled (staff give the link): %+v %v", ms, err)
+		}
+	})
+}
+
+// TestPaidTier: a paid year in a tier with a fee makes the member earn
+// at it; a renewal adds a year; the recomputation follows the sales.
+func TestPaidTier(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		p := e.program(func(in *club.ProgramInput) { in.EarnPoints, in.EarnAmount, in.PendingDays = 1, 100, 0 })
+		ts := tiers(t, e, p)
+		gold, err := e.svc.SaveTier(e.ctx, p.ID, ts["Gold"].ID, club.TierInput{Name: "Gold", Threshold: 10_000_00, Multiplier: 600, Fee: 50_00})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := e.member(p, "Paid")
+		e.order(m, 100_00, time.Time{}) // Base: 100 × 2
+		if _, err := e.svc.SellPaidTier(e.ctx, m.ID, ts["Silver"].ID); code(t, err) != crm.EINVALID {
+			t.Fatalf("a tier without a fee: %v", err)
+		}
+		got, err := e.svc.SellPaidTier(e.ctx, m.ID, gold.ID)
+		if err != nil || got.PaidTierID != gold.ID || !got.PaidUntil.Equal(e.now().AddDate(1, 0, 0)) {
+			t.Fatalf("sold: %+v %v", got, err)
+		}
+		e.order(m, 100_00, time.Time{}) // Gold while paid: 100 × 6
+		e.balances(m.ID, 200+600, 0, 0)
+		d, err := e.svc.Member(e.ctx, m.ID)
+		if err != nil || d.Tier.ID != gold.ID {
+			t.Fatalf("effective tier: %+v %v", d.Tier, err)
+		}
+		e.clk.Advance(200 * day)
+		if got, err = e.svc.SellPaidTier(e.ctx, m.ID, gold.ID); err != nil || !got.PaidUntil.Equal(time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC)) {
+			t.Fatalf("renewed: %+v %v", got, err)
+		}
+		e.clk.Set(time.Date(2027, 3, 2, 0, 0, 0, 0, time.UTC)) // both years over
+		e.order(m, 100_00, time.Time{})                        // Base again: 100 × 2
+		e.balances(m.ID, 200+600+200, 0, 0)
+		e.check()
+	})
+}
+
+// TestCouponMinSpendCurrency: a minimum spend needs its currency.
+func TestCouponMinSpendCurrency(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	e := newEnv(t, db)
+	_, err := e.svc.CreateCoupon(e.ctx, club.CouponInput{Code: "TWENTY", Kind: club.CouponPercent, Value: 20, MinSpend: 2_000_000})
+	if crm.ErrorCode(err) != crm.EINVALID || crm.ErrorFields(err)["currency"] == "" {
+		t.Fatalf("min spend without a currency: %v", err)
+	}
+	c, err := e.svc.CreateCoupon(e.ctx, club.CouponInput{Code: "TWENTY", Kind: club.CouponPercent, Value: 20, MinSpend: 2_000_000, Currency: "irr"})
+	if err != nil || c.Currency != "IRR" {
+		t.Fatalf("with IRR: %+v %v", c, err)
+	}
+	v, err := e.svc.ValidateCoupon(e.ctx, club.CouponCheck{Code: "twenty", Amount: 2_500_000, Currency: "IRR"})
+	if err != nil || !v.Valid || v.Discount != 500_000 {
+		t.Fatalf("2,500,000 IRR: %+v %v", v, err)
+	}
+}
