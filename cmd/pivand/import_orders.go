@@ -174,10 +174,12 @@ func cmdImportOrders(ctx context.Context, env *environment, args []string) error
 // printMapping says which column went to which field, so a wrong guess
 // shows before the import has gone far.
 func printMapping(env *environment, im *order.Import) {
-	var cols []string
+	var cols, ignored []string
 	for i, h := range im.Header {
 		if f := im.Opts.Mapping[i]; f != order.FieldIgnore {
 			cols = append(cols, fmt.Sprintf("%s→%s", h, f))
+		} else {
+			ignored = append(ignored, fmt.Sprintf("%q", h))
 		}
 	}
 	what := "Import"
@@ -185,6 +187,11 @@ func printMapping(env *environment, im *order.Import) {
 		what = "Dry run"
 	}
 	fmt.Fprintf(env.stderr, "%s of %s as source %q: %s.\n", what, filepath.Base(im.FilePath), im.Opts.Source, strings.Join(cols, ", "))
+	if len(ignored) > 0 {
+		// A column the header did not tell (or a second column for a field
+		// already taken) is not imported: say so, with the way to map it.
+		fmt.Fprintf(env.stderr, "Not imported: %s (map a column with --map 'Header=field').\n", strings.Join(ignored, ", "))
+	}
 }
 
 func printOrderImport(ctx context.Context, env *environment, svc *order.Service, im *order.Import, took time.Duration, showN int) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/locale"
 	"github.com/pivand/pivand/internal/qr"
+	"github.com/pivand/pivand/internal/text"
 )
 
 // The customer club's pages (internal/club): members with their card,
@@ -49,6 +51,7 @@ func clubRoutes(s *server, mux *http.ServeMux) {
 	mux.HandleFunc("POST /club/members/{id}/link", s.can(write, s.handleClubPageLink))
 	mux.HandleFunc("POST /club/members/{id}/card", s.can(write, s.handleClubNewCard))
 	mux.HandleFunc("POST /club/members/{id}/status", s.can(write, s.handleClubStatus))
+	mux.HandleFunc("POST /club/members/{id}/paid-tier", s.can(write, s.handleClubPaidTier))
 	mux.HandleFunc("POST /club/redemptions/{id}/{action}", s.can(write, s.handleClubRedemption))
 	mux.HandleFunc("GET /club/rewards", s.can(read, s.handleClubRewards))
 	mux.HandleFunc("POST /club/rewards", s.can(write, s.handleClubRewardCreate))
@@ -71,6 +74,9 @@ func clubRoutes(s *server, mux *http.ServeMux) {
 	// The member's own page: no sign-in, the token is the credential.
 	mux.HandleFunc("GET /m/{token}", s.handleMemberPage)
 	mux.HandleFunc("GET /m/{token}/qr.svg", s.handleMemberPageQR)
+	// The public join form of a program with signup on.
+	mux.HandleFunc("GET /join/{id}", s.handleJoinPage)
+	mux.HandleFunc("POST /join/{id}", s.handleJoin)
 }
 
 // clubTabs is the sub-navigation of the club pages.
@@ -121,7 +127,7 @@ type clubMembersPage struct {
 }
 
 func (s *server) handleClubMembers(w http.ResponseWriter, r *http.Request) {
-	s.renderClubMembers(w, r, http.StatusOK, form{Values: map[string]string{"contact_id": r.URL.Query().Get("contact_id")}})
+	s.renderClubMembers(w, r, http.StatusOK, form{Values: map[string]string{"person": r.URL.Query().Get("contact_id")}})
 }
 
 func (s *server) renderClubMembers(w http.ResponseWriter, r *http.Request, status int, f form) {
@@ -185,14 +191,22 @@ func (s *server) renderClubMembers(w http.ResponseWriter, r *http.Request, statu
 
 func (s *server) handleClubEnrol(w http.ResponseWriter, r *http.Request) {
 	p := state(r).p
-	f := newForm(r, "program_id", "contact_id", "referral_code")
+	f := newForm(r, "program_id", "person", "first_name", "last_name", "referral_code")
 	in := club.Enrolment{Via: club.ViaStaff, ReferralCode: f.V("referral_code")}
 	var err error
 	if in.ProgramID, err = p.ParseInt(f.V("program_id")); err != nil {
 		f.invalid(p, "program_id", "club.error.field")
 	}
-	if in.ContactID, err = p.ParseInt(f.V("contact_id")); err != nil {
-		f.invalid(p, "contact_id", "club.error.field")
+	// The person by phone, email or contact number, recognised by shape;
+	// someone new is created with the name given.
+	switch ref, id, ok := s.personRef(f.V("person")); {
+	case !ok:
+		f.invalid(p, "person", "club.enrol.person_invalid")
+	case id != 0:
+		in.ContactID = id
+	default:
+		ref.FirstName, ref.LastName = f.V("first_name"), f.V("last_name")
+		in.Customer = &ref
 	}
 	if !f.ok() {
 		s.renderClubMembers(w, r, http.StatusUnprocessableEntity, f)
@@ -200,11 +214,57 @@ func (s *server) handleClubEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.club.Enrol(r.Context(), in)
 	if err != nil {
-		f.fail(p, err, clubFieldKeys("program_id", "contact_id", "referral_code"))
+		f.fail(p, renameFields(err, enrolFields), clubFieldKeys("program_id", "person", "first_name", "last_name", "referral_code"))
 		s.renderClubMembers(w, r, clubStatus(err), f)
 		return
 	}
 	s.renderClubMember(w, r, http.StatusOK, res.Member.ID, clubMemberForms{NewLink: res.Token, Notice: "club.notice.enrolled"})
+}
+
+// enrolFields names the enrolment's fields after the form's: the person
+// named in any way is the person field.
+var enrolFields = map[string]string{"contact_id": "person", "customer": "person", "customer.phone": "person", "customer.email": "person",
+	"customer.first_name": "first_name", "customer.last_name": "last_name"}
+
+// renameFields returns err with its field errors renamed by names (the
+// others kept).
+func renameFields(err error, names map[string]string) error {
+	var e *crm.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	out := map[string]string{}
+	for k, v := range e.Fields {
+		if n, ok := names[k]; ok {
+			k = n
+		}
+		out[k] = v
+	}
+	return &crm.Error{Code: e.Code, Key: e.Key, Message: e.Message, Fields: out}
+}
+
+// personRef reads what staff typed to name a person: an email, a phone
+// (starting with + or 0), or a contact number. ok is false for anything
+// else (a name alone would make a new person every time).
+func (s *server) personRef(v string) (ref crm.CustomerRef, contactID int64, ok bool) {
+	v = strings.TrimSpace(v)
+	a := strings.TrimSpace(text.ToASCIIDigits(v))
+	switch {
+	case v == "":
+		return ref, 0, false
+	case strings.Contains(v, "@"):
+		return crm.CustomerRef{Email: v}, 0, true
+	case strings.HasPrefix(a, "+") || strings.HasPrefix(a, "0"):
+		if _, err := text.NormalizePhone(a, s.contactsRegion()); err != nil {
+			return ref, 0, false
+		}
+		return crm.CustomerRef{Phone: a}, 0, true
+	}
+	n, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || n <= 0 {
+		return ref, 0, false
+	}
+	return ref, n, true
 }
 
 // clubStatus is the HTTP status of a failed form post.
@@ -227,6 +287,7 @@ func clubStatus(err error) int {
 type clubMemberForms struct {
 	Adjust  form
 	Redeem  form
+	Paid    form
 	NewLink string // a page token just made: shown once
 	Notice  string // a club.notice.* key
 }
@@ -244,8 +305,13 @@ type clubMemberPage struct {
 	Forms       clubMemberForms
 	LinkURL     string
 	CanWrite    bool
-	Progress    int64 // percent of the way to the next tier
+	Progress    int64        // percent of the way to the next tier
+	FeeTiers    []*club.Tier // tiers for sale (with a fee), when the user may sell them
+	PaidTier    *club.Tier   // the paid tier while it is paid for
 }
+
+// Grouped shows a member number or card code in groups of four.
+func (d *clubMemberPage) Grouped(number string) string { return club.FormatNumber(number) }
 
 func (s *server) handleClubMember(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -296,6 +362,14 @@ func (s *server) renderClubMember(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	d.Progress = tierProgress(d.D)
+	for _, t := range d.D.Tiers {
+		if t.Fee > 0 && d.CanWrite && d.D.Member.Status == club.StatusActive {
+			d.FeeTiers = append(d.FeeTiers, t)
+		}
+		if m := d.D.Member; t.ID == m.PaidTierID && m.PaidUntil != nil && m.PaidUntil.After(time.Now()) {
+			d.PaidTier = t
+		}
+	}
 	if forms.NewLink != "" {
 		d.LinkURL = pageURL(r, forms.NewLink)
 	}
@@ -329,12 +403,16 @@ func tierProgress(d *club.MemberDetail) int64 {
 
 // pageURL is the absolute address of a member page token, for staff to
 // send.
-func pageURL(r *http.Request, token string) string {
+func pageURL(r *http.Request, token string) string { return absURL(r, "/m/"+token) }
+
+// absURL is the absolute address of a path on this server, as the
+// request reached it.
+func absURL(r *http.Request, path string) string {
 	scheme := "http"
 	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + "/m/" + token
+	return scheme + "://" + r.Host + path
 }
 
 // cardQR is the QR code of a card code as inline SVG, or "" when it
@@ -481,6 +559,27 @@ func (s *server) handleClubNewCard(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, "/club/members/"+strconv.FormatInt(id, 10), "")
 }
 
+func (s *server) handleClubPaidTier(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathInt(w, r)
+	if !ok {
+		return
+	}
+	p := state(r).p
+	f := newForm(r, "tier_id")
+	tier, err := strconv.ParseInt(f.V("tier_id"), 10, 64)
+	if err != nil {
+		f.invalid(p, "tier_id", "club.error.field")
+	}
+	if f.ok() {
+		if _, err = s.club.SellPaidTier(r.Context(), id, tier); err == nil {
+			redirect(w, r, "/club/members/"+strconv.FormatInt(id, 10), "")
+			return
+		}
+		f.fail(p, err, clubFieldKeys("tier_id"))
+	}
+	s.renderClubMember(w, r, statusOrInvalid(err), id, clubMemberForms{Paid: f})
+}
+
 func (s *server) handleClubStatus(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathInt(w, r)
 	if !ok {
@@ -620,13 +719,31 @@ type clubCouponsPage struct {
 	BatchF   form
 	Check    form
 	Verdict  *club.CouponVerdict
+	Used     *club.CouponUse // a code just used
 	Kinds    []string
 	CanWrite bool
 }
 
 func (s *server) handleClubCoupons(w http.ResponseWriter, r *http.Request) {
-	s.renderClubCoupons(w, r, http.StatusOK, &clubCouponsPage{Single: form{Values: map[string]string{"kind": club.CouponPercent}},
-		BatchF: form{Values: map[string]string{"kind": club.CouponPercent, "max_uses": "1"}}})
+	cur := s.clubCurrency(r.Context())
+	s.renderClubCoupons(w, r, http.StatusOK, &clubCouponsPage{Single: form{Values: map[string]string{"kind": club.CouponPercent, "currency": cur}},
+		BatchF: form{Values: map[string]string{"kind": club.CouponPercent, "max_uses": "1", "currency": cur}},
+		Check:  form{Values: map[string]string{"currency": cur}}})
+}
+
+// clubCurrency is the currency of the first active program ("" without
+// one): what coupons and orders are most likely in.
+func (s *server) clubCurrency(ctx context.Context) string {
+	ps, err := s.club.Programs(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, p := range ps {
+		if p.Active {
+			return p.Currency
+		}
+	}
+	return ""
 }
 
 func (s *server) renderClubCoupons(w http.ResponseWriter, r *http.Request, status int, d *clubCouponsPage) {
@@ -700,6 +817,13 @@ func couponForm(p *locale.Printer, f *form) club.CouponInput {
 			f.invalid(p, "min_spend", "club.error.field")
 		}
 	}
+	if v := f.V("starts"); v != "" {
+		if t, err := p.ParseDate(v); err == nil {
+			in.StartsAt = &t
+		} else {
+			f.invalid(p, "starts", "club.error.date")
+		}
+	}
 	if v := f.V("ends"); v != "" {
 		if t, err := p.ParseDate(v); err == nil {
 			end := t.AddDate(0, 0, 1)
@@ -711,7 +835,7 @@ func couponForm(p *locale.Printer, f *form) club.CouponInput {
 	return in
 }
 
-var couponFields = []string{"code", "kind", "value", "currency", "sku", "min_spend", "max_uses", "per_member_limit", "ends"}
+var couponFields = []string{"code", "kind", "value", "currency", "sku", "min_spend", "max_uses", "per_member_limit", "starts", "ends"}
 
 func (s *server) handleClubCouponCreate(w http.ResponseWriter, r *http.Request) {
 	p := state(r).p
@@ -779,33 +903,51 @@ func (s *server) handleClubBatchCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleClubCouponCheck(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	p := state(r).p
-	f := newForm(r, "code", "amount", "currency", "contact_id")
-	in := club.CouponCheck{Code: f.V("code"), Currency: strings.ToUpper(f.V("currency"))}
+	f := newForm(r, "code", "amount", "currency", "person", "reference", "use")
+	in := club.CouponCheck{Code: f.V("code"), Currency: strings.ToUpper(f.V("currency")), Reference: f.V("reference")}
 	if a, err := parseMoney(f.V("amount"), in.Currency); err == nil {
 		in.Amount = a
 	} else {
 		f.invalid(p, "amount", "club.error.field")
 	}
-	if v := f.V("contact_id"); v != "" {
-		if n, err := p.ParseInt(v); err == nil {
+	// The person by member number or card code, or by contact number.
+	if v := f.V("person"); v != "" {
+		if d, err := s.club.MemberByNumber(ctx, v); err == nil {
+			in.ContactID = d.Member.ContactID
+		} else if n, err := p.ParseInt(v); err == nil && n > 0 {
 			in.ContactID = n
 		} else {
-			f.invalid(p, "contact_id", "club.error.field")
+			f.invalid(p, "person", "club.error.field")
 		}
 	}
+	use := f.V("use") != ""
 	d := &clubCouponsPage{Check: f, Single: form{Values: map[string]string{"kind": club.CouponPercent}},
 		BatchF: form{Values: map[string]string{"kind": club.CouponPercent}}}
 	status := http.StatusOK
-	if d.Check.ok() {
-		v, err := s.club.ValidateCoupon(r.Context(), in)
+	switch {
+	case !d.Check.ok():
+		status = http.StatusUnprocessableEntity
+	case use:
+		u, err := s.club.RedeemCoupon(ctx, in)
 		if err != nil {
-			d.Check.fail(p, err, clubFieldKeys("code", "amount", "currency", "contact_id"))
+			d.Check.fail(p, renameFields(err, map[string]string{"contact_id": "person"}), clubFieldKeys("code", "amount", "currency", "person", "reference"))
+			if reason := crm.ErrorFields(err)["code"]; crm.ErrorCode(err) == crm.ECONFLICT && reason != "" {
+				d.Verdict = &club.CouponVerdict{Reason: reason} // why, in the user's words
+				d.Check.Error, d.Check.Errors = nil, nil
+			}
+			status = clubStatus(err)
+		} else {
+			d.Used = u
+		}
+	default:
+		v, err := s.club.ValidateCoupon(ctx, in)
+		if err != nil {
+			d.Check.fail(p, renameFields(err, map[string]string{"contact_id": "person"}), clubFieldKeys("code", "amount", "currency", "person"))
 			status = clubStatus(err)
 		}
 		d.Verdict = v
-	} else {
-		status = http.StatusUnprocessableEntity
 	}
 	s.renderClubCoupons(w, r, status, d)
 }
@@ -919,6 +1061,15 @@ func (f clubFmt) Money(minor int64) string { return formatMoney(f.p, minor, f.cu
 // MoneyIn shows an amount of another currency.
 func (f clubFmt) MoneyIn(minor int64, currency string) string {
 	return formatMoney(f.p, minor, currency)
+}
+
+// LastDay is the last moment before an exclusive end (a rule's or a
+// code's ends_at): the date people call "until".
+func (f clubFmt) LastDay(end *time.Time) time.Time {
+	if end == nil {
+		return time.Time{}
+	}
+	return end.Add(-time.Nanosecond)
 }
 
 // Mult shows a multiplier given in hundredths: 250 → 2.5×.

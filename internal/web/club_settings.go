@@ -1,11 +1,14 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/locale"
+	"github.com/pivand/pivand/internal/text"
 )
 
 // The club's settings: programs, and per program its tiers and earn rules.
@@ -36,7 +39,7 @@ var clubSettingChoices = clubChoices{
 // programFields are the fields of the program form.
 var programFields = []string{"name", "currency", "earn_points", "earn_amount", "rounding", "pending_days", "expiry_months", "reminder_days",
 	"tier_window", "downgrade", "downgrade_days", "grace_days", "point_value", "value_points", "referrer_points", "referee_points",
-	"auto_enrol", "hold_hours", "active"}
+	"auto_enrol", "hold_hours", "signup", "active"}
 
 func (s *server) handleClubSettings(w http.ResponseWriter, r *http.Request) {
 	s.renderClubSettings(w, r, http.StatusOK, form{Values: map[string]string{"currency": "IRR", "earn_points": "1", "earn_amount": "10000",
@@ -59,7 +62,7 @@ func (s *server) renderClubSettings(w http.ResponseWriter, r *http.Request, stat
 // the program's currency, typed as people write them (1,250.50).
 func programForm(p *locale.Printer, f *form) club.ProgramInput {
 	in := club.ProgramInput{Name: f.V("name"), Currency: f.V("currency"), Rounding: f.V("rounding"), TierWindow: f.V("tier_window"),
-		Downgrade: f.V("downgrade"), AutoEnrol: f.V("auto_enrol") != ""}
+		Downgrade: f.V("downgrade"), AutoEnrol: f.V("auto_enrol") != "", Signup: f.V("signup") != ""}
 	active := f.V("active") != ""
 	in.Active = &active
 	num := func(name string) int64 {
@@ -109,6 +112,9 @@ func programValues(p *locale.Printer, pr *club.Program) form {
 	if pr.AutoEnrol {
 		v["auto_enrol"] = "on"
 	}
+	if pr.Signup {
+		v["signup"] = "on"
+	}
 	if pr.Active {
 		v["active"] = "on"
 	}
@@ -139,10 +145,11 @@ type clubProgramPage struct {
 	Rule    form // a new rule
 	Choices clubChoices
 	Tiers   map[int64]string
+	JoinURL string // the public join form, when signup is on
 }
 
 func (s *server) handleClubProgram(w http.ResponseWriter, r *http.Request) {
-	s.renderClubProgram(w, r, http.StatusOK, form{}, form{Values: map[string]string{"multiplier": "100"}},
+	s.renderClubProgram(w, r, http.StatusOK, form{}, form{Values: map[string]string{"multiplier": "1"}},
 		form{Values: map[string]string{"kind": club.RuleMultiplier, "stacking": club.StackingStack, "priority": "0"}})
 }
 
@@ -168,6 +175,7 @@ func (s *server) renderClubProgram(w http.ResponseWriter, r *http.Request, statu
 	for _, t := range d.D.Tiers {
 		d.Tiers[t.ID] = t.Name
 	}
+	d.JoinURL = absURL(r, "/join/"+strconv.FormatInt(id, 10))
 	s.render(w, r, status, "club_program", d)
 }
 
@@ -214,7 +222,7 @@ func (s *server) handleClubTierSave(w http.ResponseWriter, r *http.Request) {
 			f.invalid(p, "fee", "club.error.field")
 		}
 	}
-	if n, err := p.ParseInt(f.V("multiplier")); err == nil {
+	if n, err := parseFactor(f.V("multiplier")); err == nil {
 		in.Multiplier = n
 	} else {
 		f.invalid(p, "multiplier", "club.error.field")
@@ -267,7 +275,14 @@ func (s *server) handleClubRuleSave(w http.ResponseWriter, r *http.Request) {
 	} else if f.V("priority") != "" {
 		f.invalid(p, "priority", "club.error.field")
 	}
-	if n, err := p.ParseInt(f.V("value")); err == nil {
+	if in.Kind == club.RuleMultiplier {
+		// Typed as people say it, "2" or "1.5" times; stored in hundredths.
+		if n, err := parseFactor(f.V("value")); err == nil {
+			in.Value = n
+		} else {
+			f.invalid(p, "value", "club.error.field")
+		}
+	} else if n, err := p.ParseInt(f.V("value")); err == nil {
 		in.Value = n
 	} else {
 		f.invalid(p, "value", "club.error.field")
@@ -323,4 +338,22 @@ func (s *server) handleClubRuleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10)+"#rules", "")
+}
+
+// parseFactor reads a multiplier as people write it, "2", "2.5", "۲٫۵",
+// "1.25×", into hundredths (250). At most two decimals.
+func parseFactor(v string) (int64, error) {
+	v = strings.TrimSpace(text.ToASCIIDigits(v))
+	v = strings.TrimRight(v, "×xX ")
+	v = strings.NewReplacer("٫", ".", "/", ".", ",", ".").Replace(v)
+	whole, frac, _ := strings.Cut(v, ".")
+	if whole == "" || len(frac) > 2 || !allDigits(whole) || !allDigits(frac) || len(whole) > 6 {
+		return 0, errors.New("not a multiplier")
+	}
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	f := int64(0)
+	if frac != "" {
+		f, _ = strconv.ParseInt(frac+strings.Repeat("0", 2-len(frac)), 10, 64)
+	}
+	return n*100 + f, nil
 }

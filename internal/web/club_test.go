@@ -39,7 +39,7 @@ func newClubApp(t *testing.T, db *store.DB) *clubApp {
 	t.Helper()
 	ctx := context.Background()
 	a := &testApp{t: t, auth: auth.New(db, auth.Options{}), contacts: contact.New(db, contact.Options{DefaultRegion: "IR"}), activity: activity.New(db)}
-	cl := club.New(db, club.Options{Logger: slog.New(slog.DiscardHandler)})
+	cl := club.New(db, club.Options{Logger: slog.New(slog.DiscardHandler), Resolve: a.contacts.ResolveCustomer})
 	h, err := New(Options{Auth: a.auth, Contacts: a.contacts, Activity: a.activity, Club: cl, Version: "test", ImportDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -50,11 +50,13 @@ func newClubApp(t *testing.T, db *store.DB) *clubApp {
 	a.createUser("support@example.com", crm.RoleSupport)
 	ca := &clubApp{testApp: a, club: cl}
 	ca.program, err = cl.CreateProgram(ctx, club.ProgramInput{Name: "باشگاه مهر", Currency: "IRR", EarnPoints: 1, EarnAmount: 10_000, PendingDays: 14,
-		ExpiryMonths: 12, ReminderDays: 30, PointValue: 1000, ValuePoints: 1, ReferrerPoints: 100, RefereePoints: 50, Downgrade: club.DowngradeWindowEnd, GraceDays: 30})
+		ExpiryMonths: 12, ReminderDays: 30, PointValue: 1000, ValuePoints: 1, ReferrerPoints: 100, RefereePoints: 50, Downgrade: club.DowngradeWindowEnd, GraceDays: 30,
+		Signup: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range []club.TierInput{{Name: "نقره‌ای", Threshold: 0, Multiplier: 100}, {Name: "طلایی", Threshold: 100_000_000, Multiplier: 200, Benefits: "ارسال رایگان"}} {
+	for _, in := range []club.TierInput{{Name: "نقره‌ای", Threshold: 0, Multiplier: 100},
+		{Name: "طلایی", Threshold: 100_000_000, Multiplier: 200, Benefits: "ارسال رایگان", Fee: 5_000_000}} {
 		if _, err := cl.SaveTier(ctx, ca.program.ID, 0, in); err != nil {
 			t.Fatal(err)
 		}
@@ -107,13 +109,16 @@ func clubPages(t *testing.T, app *clubApp, lang string) []pageResponse {
 		"calendar": {"jalali"}, "digits": {"persian"}, "time_zone": {"Asia/Tehran"}}), http.StatusSeeOther)
 	var out []pageResponse
 	for _, path := range []string{"/club", "/club?q=" + url.QueryEscape(app.member.Number), "/club/members/" + mid,
-		"/club/rewards", "/club/coupons", "/club/coupons?batch=1", "/club/reports", "/settings/club", "/settings/club/" + pid} {
+		"/club/rewards", "/club/coupons", "/club/coupons?batch=1", "/club/reports", "/settings/club", "/settings/club/" + pid,
+		"/join/" + pid + "?lang=" + lang} {
 		out = append(out, pageResponse{path, c.get(path)})
 	}
 	// Forms that fail show again with the errors.
 	out = append(out, pageResponse{"POST adjust without reason", c.post("/club/members/"+mid+"/adjust", "/club/members/"+mid, url.Values{"points": {"5"}})})
 	out = append(out, pageResponse{"POST bad program", c.post("/settings/club", "/settings/club", url.Values{"name": {""}, "currency": {"xx"}})})
 	out = append(out, pageResponse{"POST coupon check", c.post("/club/coupons/check", "/club/coupons", url.Values{"code": {"NOPE"}, "amount": {"1000"}, "currency": {"IRR"}})})
+	out = append(out, pageResponse{"POST enrol nobody", c.post("/club/members", "/club", url.Values{"program_id": {pid}, "person": {"Ali"}})})
+	out = append(out, pageResponse{"POST join without a phone", c.post("/join/"+pid+"?lang="+lang, "/join/"+pid+"?lang="+lang, url.Values{"first_name": {"Ali"}})})
 	return out
 }
 
@@ -125,7 +130,8 @@ func TestClubPagesEveryLanguage(t *testing.T) {
 		app := newClubApp(t, db)
 		pageOf := map[string]string{"/club": "club_members", "/club/members/": "club_member", "/club/rewards": "club_rewards",
 			"/club/coupons": "club_coupons", "/club/reports": "club_reports", "/settings/club": "club_settings", "/settings/club/": "club_program",
-			"POST adjust without reason": "club_member", "POST bad program": "club_settings", "POST coupon check": "club_coupons"}
+			"POST adjust without reason": "club_member", "POST bad program": "club_settings", "POST coupon check": "club_coupons",
+			"POST enrol nobody": "club_members", "POST join without a phone": "club_join", "/join/": "club_join"}
 		for _, l := range locale.Languages {
 			t.Run(l.Code, func(t *testing.T) {
 				for _, pr := range clubPages(t, app, l.Code) {
@@ -177,7 +183,8 @@ func TestClubMemberPage(t *testing.T) {
 		r := visitor.get("/m/" + app.token)
 		mustStatus(t, r, http.StatusOK)
 		clubPageCheck(t, locale.Languages[1], "/m/", "club_card", r)
-		mustContain(t, r, "مریم احمدی", "<svg", app.member.CardCode, "کارت هدیه", "باشگاه مهر")
+		mustContain(t, r, "مریم احمدی", "<svg", club.FormatNumber(app.member.CardCode), "کارت هدیه", "باشگاه مهر",
+			"/join/"+strconv.FormatInt(app.program.ID, 10)+"?ref="+app.member.ReferralCode)
 		if got := r.header.Get("X-Robots-Tag"); !strings.Contains(got, "noindex") {
 			t.Errorf("X-Robots-Tag %q", got)
 		}
@@ -213,7 +220,7 @@ func TestClubStaffFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := c.post("/club/members", "/club", url.Values{"program_id": {strconv.FormatInt(app.program.ID, 10)}, "contact_id": {strconv.FormatInt(p.ID, 10)},
+	r := c.post("/club/members", "/club", url.Values{"program_id": {strconv.FormatInt(app.program.ID, 10)}, "person": {strconv.FormatInt(p.ID, 10)},
 		"referral_code": {app.member.ReferralCode}})
 	mustStatus(t, r, http.StatusOK)
 	mustContain(t, r, "/m/", "Ali")
@@ -236,4 +243,85 @@ func TestClubStaffFlow(t *testing.T) {
 	mustStatus(t, r, http.StatusConflict)
 	mustStatus(t, c.get("/club/reports"), http.StatusForbidden) // support lacks reports:read
 	mustStatus(t, c.get("/settings/club"), http.StatusForbidden)
+
+	// Someone new, by phone (Persian digits) with a name.
+	r = c.post("/club/members", "/club", url.Values{"program_id": {strconv.FormatInt(app.program.ID, 10)}, "person": {"۰۹۳۵ ۱۱۱ ۲۲۳۳"},
+		"first_name": {"Nima"}, "last_name": {"Ahmadi"}})
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "Nima Ahmadi", "/m/")
+	// A bad phone is said on the person field.
+	r = c.post("/club/members", "/club", url.Values{"program_id": {strconv.FormatInt(app.program.ID, 10)}, "person": {"0912"}})
+	mustStatus(t, r, http.StatusUnprocessableEntity)
+	mustContain(t, r, `id="enrol-person-error"`)
+
+	// A paid year in the tier with a fee.
+	var gold int64
+	pd, err := app.club.Program(context.Background(), app.program.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range pd.Tiers {
+		if tr.Fee > 0 {
+			gold = tr.ID
+		}
+	}
+	mustStatus(t, c.post("/club/members/"+mid+"/paid-tier", "/club/members/"+mid, url.Values{"tier_id": {strconv.FormatInt(gold, 10)}}), http.StatusSeeOther)
+	if d, err := app.club.Member(context.Background(), app.member.ID); err != nil || d.Member.PaidTierID != gold || d.Tier.ID != gold {
+		t.Fatalf("paid tier: %+v %v", d, err)
+	}
+	mustContain(t, c.get("/club/members/"+mid), "paid until")
+
+	// A code used at the counter, by member number; a second use by the
+	// same person is refused with the reason.
+	if _, err := app.club.CreateCoupon(context.Background(), club.CouponInput{Code: "ONCE", Kind: club.CouponPercent, Value: 10, PerMemberLimit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	use := url.Values{"code": {"once"}, "amount": {"۱۲۰٬۰۰۰"}, "currency": {"IRR"}, "person": {club.FormatNumber(app.member.Number)}, "use": {"1"}}
+	r = c.post("/club/coupons/check", "/club/coupons", use)
+	mustStatus(t, r, http.StatusOK)
+	mustContain(t, r, "Used: 12,000 IRR off")
+	r = c.post("/club/coupons/check", "/club/coupons", use)
+	mustStatus(t, r, http.StatusConflict)
+	mustContain(t, r, "This person has used the code as often as allowed.")
+}
+
+// TestClubJoin: the public join form makes a new person a member and
+// opens their card; a known phone is enrolled without showing anything;
+// a program without signup has no form.
+func TestClubJoin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		app := newClubApp(t, db)
+		pid := strconv.FormatInt(app.program.ID, 10)
+		v := app.client(t)
+		form := v.get("/join/" + pid + "?ref=" + app.member.ReferralCode)
+		mustStatus(t, form, http.StatusOK)
+		mustContain(t, form, `value="`+app.member.ReferralCode+`"`, "باشگاه مهر")
+		r := v.post("/join/"+pid, "/join/"+pid, url.Values{"first_name": {"Laleh"}, "last_name": {"Moradi"}, "phone": {"09127778899"},
+			"referral_code": {app.member.ReferralCode}})
+		mustStatus(t, r, http.StatusSeeOther)
+		loc := r.header.Get("Location")
+		if !strings.HasPrefix(loc, "/m/") || !strings.Contains(loc, "?joined=1") {
+			t.Fatalf("joined: Location %q", loc)
+		}
+		card := v.get(loc)
+		mustStatus(t, card, http.StatusOK)
+		mustContain(t, card, "Laleh Moradi", "<svg")
+		// The same phone again: enrolled already, nothing shown.
+		r = v.post("/join/"+pid, "/join/"+pid, url.Values{"first_name": {"X"}, "phone": {"0912 777 8899"}})
+		mustStatus(t, r, http.StatusOK)
+		if strings.Contains(r.body, "/m/") {
+			t.Fatal("a known phone's card was shown")
+		}
+		r = v.post("/join/"+pid, "/join/"+pid, url.Values{"first_name": {"X"}, "phone": {"12"}})
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="join-phone-error"`)
+		if _, err := app.club.UpdateProgram(context.Background(), app.program.ID, func() club.ProgramInput {
+			in := club.ProgramInputOf(app.program)
+			in.Signup = false
+			return in
+		}()); err != nil {
+			t.Fatal(err)
+		}
+		mustStatus(t, v.get("/join/"+pid), http.StatusNotFound)
+	})
 }

@@ -454,8 +454,12 @@ type orderFormPage struct {
 
 // LineFieldNames are the fields of a line row, in column order.
 func (d *orderFormPage) LineFieldNames() []string {
-	return []string{"sku", "name", "quantity", "unit_price", "discount"}
+	return orderLineFields
 }
+
+// orderLineFields are the fields of a line row of the entry form (the
+// category makes the club's category bonuses work for orders typed in).
+var orderLineFields = []string{"sku", "name", "category", "quantity", "unit_price", "discount"}
 
 // LineField names field of line i in the form.
 func (d *orderFormPage) LineField(i int, field string) string {
@@ -472,11 +476,16 @@ func (s *server) handleOrderNew(w http.ResponseWriter, r *http.Request) {
 	s.renderOrderForm(w, r, http.StatusOK, f)
 }
 
-// defaultCurrency is the currency of the newest order, else the one the
-// language suggests.
+// defaultCurrency is the currency of the newest order, else the club's
+// (its first active program's), else the one the language suggests.
 func (s *server) defaultCurrency(r *http.Request) string {
 	if os, _, err := s.orders.List(r.Context(), crm.OrderFilter{Limit: 1}); err == nil && len(os) > 0 {
 		return os[0].Currency
+	}
+	if s.club != nil {
+		if c := s.clubCurrency(r.Context()); c != "" {
+			return c
+		}
 	}
 	switch state(r).p.Lang() {
 	case "fa":
@@ -507,7 +516,7 @@ func (s *server) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 	p := state(r).p
 	names := []string{"customer", "first_name", "last_name", "channel", "store", "currency", "date", "time", "discount", "coupon_code", "token"}
 	for i := range orderFormLines {
-		for _, k := range []string{"sku", "name", "quantity", "unit_price", "discount"} {
+		for _, k := range orderLineFields {
 			names = append(names, "lines."+strconv.Itoa(i)+"."+k)
 		}
 	}
@@ -543,7 +552,7 @@ func (s *server) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 		if f.V(pre+"sku") == "" && f.V(pre+"name") == "" && f.V(pre+"quantity") == "" && f.V(pre+"unit_price") == "" {
 			continue
 		}
-		l := order.LineInput{SKU: f.V(pre + "sku"), Name: f.V(pre + "name"), Quantity: 1}
+		l := order.LineInput{SKU: f.V(pre + "sku"), Name: f.V(pre + "name"), Category: f.V(pre + "category"), Quantity: 1}
 		if v := f.V(pre + "quantity"); v != "" {
 			n, err := p.ParseInt(v)
 			if err != nil {
