@@ -20,6 +20,7 @@ import (
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/idempotency"
+	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
 )
 
@@ -37,6 +38,7 @@ type Options struct {
 	MaxBodyBytes int64             // request body limit; default 1 MiB
 	Orders       *order.Service    // orders and returns; nil leaves /orders out
 	Club         *club.Service     // the customer club; nil leaves /club out
+	Insight      *insight.Service  // customer analytics; nil leaves /analytics out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
 	// ("" is the system's temporary directory); MaxUploadBytes bounds one
@@ -53,6 +55,7 @@ type API struct {
 	activity *activity.Service
 	orders   *order.Service
 	club     *club.Service
+	insight  *insight.Service
 	log      *slog.Logger
 	version  string
 	maxBody  int64
@@ -78,6 +81,7 @@ func New(opts Options) (*API, error) {
 		activity: opts.Activity,
 		orders:   opts.Orders,
 		club:     opts.Club,
+		insight:  opts.Insight,
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,

@@ -147,7 +147,7 @@ var contactSorts = []string{crm.SortName, crm.SortCreatedAsc, crm.SortCreatedDes
 
 // contactFilterParams document the filters of the people list and its
 // exports.
-var contactFilterParams = []param{
+var contactFilterParams = append([]param{
 	{Name: "q", Description: "Search any part of a name, email, phone or company; Persian and Arabic spellings match."},
 	{Name: "tag", Description: "Only people with this tag."},
 	{Name: "owner_id", Type: "integer", Zero: true, Description: "Only people owned by this user; 0 for people without an owner."},
@@ -156,7 +156,7 @@ var contactFilterParams = []param{
 	{Name: "created_to", Description: "Created before: RFC 3339, or a date (YYYY-MM-DD), which includes that whole day."},
 	{Name: "ids", Description: "Only these people: ids separated by commas (at most 10000)."},
 	{Name: "sort", Enum: contactSorts, Description: "Order: name, created (oldest first), -created (newest first, the default) or -updated."},
-}
+}, analyticsFilterParams...) // segment, churn_band, clv_min, clv_max (analytics.go)
 
 // customFilterNote explains the custom.<key> parameters, which a fixed
 // parameter list cannot name.
@@ -497,6 +497,7 @@ func readContactFilter(r *http.Request, v *crm.Validation) crm.ContactFilter {
 		CreatedTo:   queryTime(r, "created_to", true, v),
 		IDs:         queryIDs(r, "ids", v),
 		Custom:      queryCustom(q, v),
+		Scores:      queryScores(r, v), // analytics.go
 		Sort:        q.Get("sort"),
 	}
 	if f.Sort != "" && !slices.Contains(contactSorts, f.Sort) {

@@ -26,6 +26,7 @@ import (
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/event"
 	"github.com/pivand/pivand/internal/idempotency"
+	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/jobs"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/server"
@@ -44,6 +45,7 @@ type App struct {
 	Activity *activity.Service
 	Orders   *order.Service
 	Club     *club.Service
+	Insight  *insight.Service // customer analytics: the recompute job and its results
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
 	Jobs     *jobs.Runner
@@ -102,6 +104,12 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Contacts.RegisterJobs(a.Jobs) // imports started on the web or the API run as jobs
 	a.Club.Subscribe(a.Events)      // points from order.created / order.returned
 	a.Club.RegisterJobs(a.Jobs)     // the club's sweep: releases, expiry, reminders, tier reviews
+	a.Insight = insight.New(db, insight.Options{Logger: logger})
+	a.Insight.RegisterJobs(a.Jobs) // the analytics recompute, nightly and on demand
+	a.Insight.Subscribe(a.Events)  // results of merged, deleted and erased people removed
+	if err := a.Insight.EnsureNightly(ctx); err != nil {
+		logger.Warn("analytics: schedule the nightly recompute", "err", err)
+	}
 	a.ImportDir = importDir(cfg)
 	if err := os.MkdirAll(a.ImportDir, 0o700); err != nil {
 		logger.Warn("import directory", "dir", a.ImportDir, "err", err)
@@ -127,11 +135,12 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		ImportDir:     a.ImportDir,
 		Orders:        a.Orders,
 		Club:          a.Club,
+		Insight:       a.Insight,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err

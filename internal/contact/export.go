@@ -19,6 +19,17 @@ type ExportOptions struct {
 	// BOM starts the file with a UTF-8 byte order mark, which Excel needs
 	// to read Persian and Arabic correctly.
 	BOM bool
+	// Extra adds columns after Columns, filled one page of people at a
+	// time: what other modules know of the people (customer analytics).
+	Extra *ExtraColumns
+}
+
+// ExtraColumns are columns another module adds to an export: their
+// names, and Values giving the cells of a page of people by id (people
+// missing from the map get empty cells).
+type ExtraColumns struct {
+	Names  []string
+	Values func(people []*crm.Contact) (map[int64][]string, error)
 }
 
 // exportPage is how many people one read transaction of an export loads.
@@ -51,8 +62,19 @@ func (s *Service) ExportCSV(ctx context.Context, f crm.ContactFilter, w io.Write
 	}
 	cw.BOM = opts.BOM
 	needOwners := slices.Contains(cols, contactfile.ColOwnerEmail)
-	n, err := s.exportPages(ctx, f, needOwners, func(c *crm.Contact, companies []string, owner string) error {
-		return cw.Write(contactfile.ExportRecord{Contact: *c, CompanyNames: companies, OwnerEmail: owner})
+	var (
+		extra     map[int64][]string
+		pageExtra func([]*crm.Contact) error
+	)
+	if opts.Extra != nil {
+		cw.Extra = opts.Extra.Names
+		pageExtra = func(people []*crm.Contact) (err error) {
+			extra, err = opts.Extra.Values(people)
+			return err
+		}
+	}
+	n, err := s.exportPages(ctx, f, needOwners, pageExtra, func(c *crm.Contact, companies []string, owner string) error {
+		return cw.Write(contactfile.ExportRecord{Contact: *c, CompanyNames: companies, OwnerEmail: owner, Extra: extra[c.ID]})
 	})
 	if err == nil {
 		err = cw.Flush()
@@ -73,7 +95,7 @@ func (s *Service) ExportVCard(ctx context.Context, f crm.ContactFilter, w io.Wri
 	if err != nil {
 		return 0, &crm.Error{Code: crm.EINVALID, Message: "Use vCard version 3.0 or 4.0.", Fields: map[string]string{"version": "Use 3.0 or 4.0."}}
 	}
-	n, err := s.exportPages(ctx, f, false, func(c *crm.Contact, companies []string, _ string) error {
+	n, err := s.exportPages(ctx, f, false, nil, func(c *crm.Contact, companies []string, _ string) error {
 		return vw.Write(*c, companies)
 	})
 	return n, s.auditExport(ctx, f, "vcard "+version, n, err)
@@ -81,8 +103,9 @@ func (s *Service) ExportVCard(ctx context.Context, f crm.ContactFilter, w io.Wri
 
 // exportPages lists every person matching f, a page per read transaction,
 // and calls write for each with their company names (in CompanyIDs
-// order) and owner's email.
-func (s *Service) exportPages(ctx context.Context, f crm.ContactFilter, owners bool, write func(c *crm.Contact, companies []string, owner string) error) (int, error) {
+// order) and owner's email; page, when set, sees each page first.
+func (s *Service) exportPages(ctx context.Context, f crm.ContactFilter, owners bool, page func([]*crm.Contact) error,
+	write func(c *crm.Contact, companies []string, owner string) error) (int, error) {
 	f.Limit, f.After = exportPage, ""
 	n := 0
 	for {
@@ -111,6 +134,11 @@ func (s *Service) exportPages(ctx context.Context, f crm.ContactFilter, owners b
 		})
 		if err != nil {
 			return n, err
+		}
+		if page != nil {
+			if err := page(people); err != nil {
+				return n, err
+			}
 		}
 		for _, c := range people {
 			var companies []string

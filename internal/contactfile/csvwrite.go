@@ -71,6 +71,7 @@ type ExportRecord struct {
 	Contact      crm.Contact
 	CompanyNames []string // the person's companies by name, in the order of Contact.CompanyIDs
 	OwnerEmail   string
+	Extra        []string // the cells of CSVWriter.Extra, in order (missing ones are empty)
 }
 
 // CSVWriter streams contacts to CSV. Set its fields before the first
@@ -83,6 +84,9 @@ type CSVWriter struct {
 	UseCRLF bool
 	// Comma is the delimiter; 0 means ','.
 	Comma rune
+	// Extra names columns written after the others, filled from
+	// ExportRecord.Extra: what other modules add (customer analytics).
+	Extra []string
 
 	w       io.Writer
 	cw      *csv.Writer
@@ -143,7 +147,7 @@ func (w *CSVWriter) begin() error {
 	if w.Comma != 0 {
 		w.cw.Comma = w.Comma
 	}
-	return w.cw.Write(w.columns)
+	return w.cw.Write(append(w.columns[:len(w.columns):len(w.columns)], w.Extra...))
 }
 
 // Write writes one contact.
@@ -155,7 +159,15 @@ func (w *CSVWriter) Write(rec ExportRecord) error {
 	for i, col := range w.columns {
 		w.cells[i] = protect(exportCell(col, c, &rec))
 	}
-	return w.cw.Write(w.cells)
+	cells := w.cells
+	for i := range w.Extra {
+		v := ""
+		if i < len(rec.Extra) {
+			v = rec.Extra[i]
+		}
+		cells = append(cells, protect(v))
+	}
+	return w.cw.Write(cells)
 }
 
 // Flush writes any buffered data (and the header of an empty export) and

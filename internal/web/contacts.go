@@ -89,6 +89,8 @@ type listColumn struct {
 	Label string // translated, or the custom field's label
 	Field *crm.CustomField
 	On    bool
+	// Analytics marks the customer analytics columns (analytics.go).
+	Analytics bool
 }
 
 var standardColumns = []string{"email", "phone", "company", "tags", "owner", "created"}
@@ -143,6 +145,7 @@ type contactIndexPage struct {
 	CanDelete    bool
 	Error        *message // a failed bulk action
 	Filtered     bool
+	Analytics    *listAnalytics // analytics filters and columns (analytics.go); nil without the module
 }
 
 var contactSorts = map[string]string{"newest": crm.SortCreatedDesc, "oldest": crm.SortCreatedAsc, "name": crm.SortName, "updated": crm.SortUpdatedDesc}
@@ -262,12 +265,14 @@ func (s *server) contactIndex(w http.ResponseWriter, r *http.Request, q url.Valu
 		return
 	}
 	filter, f := contactFilter(p, q, fields)
+	la := s.analyticsFilter(r, q, &f, &filter)
 	d := &contactIndexPage{base: s.page(r, "contacts.title"), Filter: f, DateHint: p.DateInput(nowFunc()),
-		FilterFields: filterFields(fields), CanExport: st.user.Can(crm.PermContactsExport), CanDelete: st.user.Can(crm.PermContactsDelete)}
+		FilterFields: filterFields(fields), CanExport: st.user.Can(crm.PermContactsExport), CanDelete: st.user.Can(crm.PermContactsDelete),
+		Analytics: la}
 	if r.Method != http.MethodGet {
 		d.Path = "/contacts"
 	}
-	d.Columns = listColumns(r, p, fields)
+	d.Columns = append(listColumns(r, p, fields), s.analyticsListColumns(r, p)...)
 	for _, c := range d.Columns {
 		if c.On {
 			d.Shown = append(d.Shown, c)
@@ -331,6 +336,10 @@ func (s *server) contactIndex(w http.ResponseWriter, r *http.Request, q url.Valu
 		return
 	}
 	d.Contacts = people
+	if err := s.fillListAnalytics(r, la, d.Shown, people); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	var ids []int64
 	for _, c := range people {
 		ids = append(ids, c.CompanyIDs...)
@@ -355,7 +364,7 @@ func (s *server) handleContactColumns(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	var chosen []string
 	for _, k := range r.PostForm["col"] {
-		if (slices.Contains(standardColumns, k) || strings.HasPrefix(k, "custom.")) && !slices.Contains(chosen, k) && len(chosen) < 40 {
+		if (slices.Contains(standardColumns, k) || strings.HasPrefix(k, "custom.") || slices.Contains(analyticsColumnKeys, k)) && !slices.Contains(chosen, k) && len(chosen) < 40 {
 			chosen = append(chosen, k)
 		}
 	}
@@ -559,6 +568,7 @@ type contactPage struct {
 	Timeline  timelineSection
 	Panel     activityPanel
 	EraseForm form
+	Analytics *contactAnalytics // the customer analytics card (analytics.go); nil without the module
 	CanWrite  bool
 	CanDelete bool
 	CanExport bool
@@ -591,6 +601,9 @@ func (s *server) contactPage(r *http.Request, c *crm.Contact, panel activityPane
 	}
 	self := "/contacts/" + strconv.FormatInt(c.ID, 10)
 	if d.Timeline, err = s.timeline(r, "contact", c.ID, self, d.Users); err != nil {
+		return nil, err
+	}
+	if d.Analytics, err = s.customerAnalytics(r, c.ID); err != nil {
 		return nil, err
 	}
 	d.Panel.setup(r, self, d.Users)

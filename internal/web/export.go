@@ -56,6 +56,7 @@ func (s *server) exportFiltered(w http.ResponseWriter, r *http.Request, format s
 		return
 	}
 	filter, f := contactFilter(state(r).p, r.URL.Query(), fields)
+	s.analyticsFilter(r, r.URL.Query(), &f, &filter)
 	if !f.ok() {
 		s.renderError(w, r, &crm.Error{Code: crm.EINVALID, Key: "contacts.export.bad_filter", Message: "The filter of this export is not valid; go back to the list and correct it."})
 		return
@@ -77,7 +78,8 @@ func (s *server) exportContacts(w http.ResponseWriter, r *http.Request, filter c
 	var err error
 	switch format {
 	case "csv":
-		_, err = s.contacts.ExportCSV(ctx, filter, bw, contact.ExportOptions{BOM: true}) // Excel reads Persian and Arabic only with the BOM
+		_, err = s.contacts.ExportCSV(ctx, filter, bw, contact.ExportOptions{BOM: true, // Excel reads Persian and Arabic only with the BOM
+			Extra: s.analyticsExport(r)})
 	default:
 		version := "3.0"
 		if format == "vcf4" {

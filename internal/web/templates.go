@@ -36,6 +36,7 @@ func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*te
 		"minPasswordLength": func() int { return crm.MinPasswordLength },
 	}}
 	maps.Copy(t.funcs, contactFuncs)
+	maps.Copy(t.funcs, analyticsFuncs)
 	pages, err := t.parseAll()
 	if err != nil {
 		return nil, err

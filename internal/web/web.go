@@ -22,6 +22,7 @@ import (
 	"github.com/pivand/pivand/internal/auth"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
+	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
 )
 
@@ -55,6 +56,11 @@ type Options struct {
 	// may be nil (the module's pages and menu entries do not exist).
 	Orders *order.Service
 	Club   *club.Service
+
+	// Insight installs the customer analytics (analytics.go): the
+	// analytics pages, and the results on the person's page and in the
+	// people list. Needs Contacts.
+	Insight *insight.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -62,6 +68,7 @@ type server struct {
 	auth      *auth.Service
 	orders    *order.Service
 	club      *club.Service
+	insight   *insight.Service
 	log       *slog.Logger
 	version   string
 	secure    bool
@@ -101,6 +108,7 @@ func New(opts Options) (http.Handler, error) {
 		maxUpload: opts.MaxUploadBytes,
 		orders:    opts.Orders,
 		club:      opts.Club,
+		insight:   opts.Insight,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
