@@ -7,7 +7,10 @@
 //	httpload -url 'http://127.0.0.1:8080/api/v1/search?q={q}' -queries queries.txt -token pvd_…
 //
 // {id} is replaced by a random id in -ids, {q} by a random line of
-// -queries (URL-escaped). Responses other than 200 count as errors.
+// -queries (URL-escaped). Responses other than 200 count as errors. With
+// -pid it also prints the server's CPU time per request next to its own
+// (the two share the machine's cores, so CPU per request is the figure
+// that other load on the machine disturbs least).
 package main
 
 import (
@@ -18,10 +21,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +43,7 @@ func main() {
 	dur := flag.Duration("d", 60*time.Second, "time limit")
 	warm := flag.Int("warmup", 500, "requests sent first and not measured")
 	seed := flag.Uint64("seed", 1, "random seed")
+	pid := flag.String("pid", "", "process id of the server, to report its CPU time per request")
 	flag.Parse()
 	if *target == "" || *conc < 1 || *n < 1 || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: httpload -url URL [-ids 1-1000] [-queries FILE] [-token T] [-c 16] [-n 20000] [-d 60s]")
@@ -66,33 +70,44 @@ func main() {
 		fail("the URL has {q}: give -queries FILE")
 	}
 
-	tr := &http.Transport{MaxIdleConns: *conc, MaxIdleConnsPerHost: *conc, DisableCompression: true}
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	build := func(r *rand.Rand) string {
-		s := strings.ReplaceAll(*target, "{id}", fmt.Sprint(lo+r.Int64N(hi-lo+1)))
+	// One keep-alive connection per worker with a hand-written HTTP/1.1
+	// exchange: net/http's client costs several times what the server
+	// spends on a GET, and on a small machine the client and the server
+	// share the cores.
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	if u.Scheme != "http" {
+		fail("bad -url: only http:// (loopback)")
+	}
+	auth := ""
+	if *token != "" {
+		auth = "Authorization: Bearer " + *token + "\r\n"
+	}
+	build := func(r *rand.Rand, buf []byte) ([]byte, string) {
+		s := strings.ReplaceAll(*target, "{id}", strconv.FormatInt(lo+r.Int64N(hi-lo+1), 10))
 		if len(qs) > 0 {
 			s = strings.ReplaceAll(s, "{q}", url.QueryEscape(qs[r.IntN(len(qs))]))
 		}
-		return s
+		ru, _ := url.Parse(s)
+		buf = append(buf[:0], "GET "...)
+		buf = append(buf, ru.RequestURI()...)
+		buf = append(buf, " HTTP/1.1\r\nHost: "...)
+		buf = append(buf, u.Host...)
+		buf = append(buf, "\r\nUser-Agent: httpload\r\n"...)
+		buf = append(buf, auth...)
+		buf = append(buf, "\r\n"...)
+		return buf, s
 	}
-	do := func(s string) (int, error) {
-		req, _ := http.NewRequest("GET", s, nil)
-		if *token != "" {
-			req.Header.Set("Authorization", "Bearer "+*token)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-
+	newClient := func() *client { return &client{addr: host} }
 	// Warm up: connections, caches. A first failure stops everything.
 	r0 := rand.New(rand.NewPCG(*seed, 0))
+	c0 := newClient()
+	var req []byte
 	for i := range *warm {
-		code, err := do(build(r0))
+		req, _ = build(r0, req)
+		code, err := c0.do(req)
 		if err != nil || code != 200 {
 			if i == 0 {
 				fail("first request failed: status %d, %v", code, err)
@@ -110,15 +125,21 @@ func main() {
 		wg      sync.WaitGroup
 		firstEr atomic.Value
 	)
+	c0.close()
+	cpu0, srv0 := cpuSeconds("self"), cpuSeconds(*pid)
 	start := time.Now()
 	for w := range *conc {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(*seed, uint64(w+1)))
+			c := newClient()
+			defer c.close()
 			local := make([]time.Duration, 0, *n / *conc + 1)
+			var req []byte
 			for ctx.Err() == nil && next.Add(1) <= int64(*n) {
-				s := build(r)
+				var s string
+				req, s = build(r, req)
 				t := time.Now()
-				code, err := do(s)
+				code, err := c.do(req)
 				local = append(local, time.Since(t))
 				if err != nil || code != 200 {
 					errs.Add(1)
@@ -135,6 +156,7 @@ func main() {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu1, srv1 := cpuSeconds("self"), cpuSeconds(*pid)
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -147,6 +169,14 @@ func main() {
 	fmt.Printf("requests: %d in %.2fs, errors: %d\n", len(lat), el.Seconds(), errs.Load())
 	fmt.Printf("throughput: %.0f req/s\n", float64(len(lat))/el.Seconds())
 	fmt.Printf("latency: p50 %s  p90 %s  p99 %s  max %s\n", ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(pct(1)))
+	if len(lat) > 0 {
+		perReq := func(sec float64) string { return fmt.Sprintf("%.0f µs/request", sec*1e6/float64(len(lat))) }
+		fmt.Printf("cpu: load generator %.1fs (%s)", cpu1-cpu0, perReq(cpu1-cpu0))
+		if *pid != "" && srv0 >= 0 && srv1 >= 0 {
+			fmt.Printf(", server %.1fs (%s)", srv1-srv0, perReq(srv1-srv0))
+		}
+		fmt.Println()
+	}
 	if e := firstEr.Load(); e != nil {
 		fmt.Printf("first error: %v\n", e)
 	}
@@ -181,4 +211,149 @@ func readLines(path string) ([]string, error) {
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "httpload: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// client is one keep-alive HTTP/1.1 connection that sends a request and
+// reads the whole response (Content-Length or chunked), reconnecting when
+// the server closes.
+type client struct {
+	addr string
+	conn net.Conn
+	br   *bufio.Reader
+	buf  []byte
+}
+
+func (c *client) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+// do sends req (a complete request) and returns the response status. A
+// connection the server closed before answering is opened again once.
+func (c *client) do(req []byte) (int, error) {
+	for attempt := 0; ; attempt++ {
+		fresh := c.conn == nil
+		if fresh {
+			conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+			if err != nil {
+				return 0, err
+			}
+			c.conn, c.br = conn, bufio.NewReaderSize(conn, 64<<10)
+		}
+		c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+		code, keep, err := c.exchange(req)
+		if err != nil {
+			c.close()
+			if !fresh && attempt == 0 && code == 0 {
+				continue // a stale keep-alive connection
+			}
+			return code, err
+		}
+		if !keep {
+			c.close()
+		}
+		return code, nil
+	}
+}
+
+func (c *client) exchange(req []byte) (code int, keep bool, err error) {
+	if _, err := c.conn.Write(req); err != nil {
+		return 0, false, err
+	}
+	line, err := c.line()
+	if err != nil {
+		return 0, false, err
+	}
+	// "HTTP/1.1 200 OK"
+	if len(line) < 12 || !strings.HasPrefix(line, "HTTP/1.") {
+		return 0, false, fmt.Errorf("bad status line %q", line)
+	}
+	if code, err = strconv.Atoi(line[9:12]); err != nil {
+		return 0, false, fmt.Errorf("bad status line %q", line)
+	}
+	length, chunked, keep := int64(-1), false, true
+	for {
+		h, err := c.line()
+		if err != nil {
+			return code, false, err
+		}
+		if h == "" {
+			break
+		}
+		k, v, _ := strings.Cut(h, ":")
+		v = strings.TrimSpace(v)
+		switch strings.ToLower(k) {
+		case "content-length":
+			if length, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return code, false, fmt.Errorf("bad Content-Length %q", v)
+			}
+		case "transfer-encoding":
+			chunked = strings.EqualFold(v, "chunked")
+		case "connection":
+			keep = !strings.EqualFold(v, "close")
+		}
+	}
+	switch {
+	case chunked:
+		for {
+			h, err := c.line()
+			if err != nil {
+				return code, false, err
+			}
+			size, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(h, ";", 2)[0]), 16, 64)
+			if err != nil {
+				return code, false, fmt.Errorf("bad chunk size %q", h)
+			}
+			if size == 0 {
+				for { // trailers
+					if t, err := c.line(); err != nil || t == "" {
+						return code, keep, err
+					}
+				}
+			}
+			if _, err := c.br.Discard(int(size)); err != nil {
+				return code, false, err
+			}
+			if _, err := c.line(); err != nil {
+				return code, false, err
+			}
+		}
+	case length >= 0:
+		_, err = c.br.Discard(int(length))
+		return code, keep, err
+	default: // the body ends with the connection
+		_, err = io.Copy(io.Discard, c.br)
+		return code, false, err
+	}
+}
+
+// line reads one header line without its CRLF.
+func (c *client) line() (string, error) {
+	b, err := c.br.ReadSlice('\n')
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// cpuSeconds is the user+system CPU time of process pid ("self", or ""
+// for none: -1) from /proc.
+func cpuSeconds(pid string) float64 {
+	if pid == "" {
+		return -1
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // clock ticks; 100 a second on Linux
 }

@@ -18,7 +18,9 @@ import (
 
 // BenchmarkImport imports PIVAND_BENCH_ROWS (default 20,000) generated
 // people from CSV into a fresh SQLite database per iteration and reports
-// rows/s and the process's peak resident memory. Profile it with
+// rows/s and the process's peak resident memory; PIVAND_BENCH_CSV names
+// a file to import instead (made by bench/gencsv, with PIVAND_BENCH_ROWS
+// its number of rows). Profile it with
 //
 //	PIVAND_BENCH_ROWS=200000 go test ./internal/contact -run x -bench Import -benchtime 1x -cpuprofile cpu.out
 func BenchmarkImport(b *testing.B) {
@@ -26,17 +28,20 @@ func BenchmarkImport(b *testing.B) {
 	if v := os.Getenv("PIVAND_BENCH_ROWS"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	path := filepath.Join(b.TempDir(), "people.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
+	path := os.Getenv("PIVAND_BENCH_CSV")
+	if path == "" {
+		path = filepath.Join(b.TempDir(), "people.csv")
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := demo.New(1, min(max(n/25, 5), 20000)).WriteCSV(bw, n); err != nil {
+			b.Fatal(err)
+		}
+		bw.Flush()
+		f.Close()
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := demo.New(1, min(max(n/25, 5), 20000)).WriteCSV(bw, n); err != nil {
-		b.Fatal(err)
-	}
-	bw.Flush()
-	f.Close()
 	mode := os.Getenv("PIVAND_BENCH_MODE")
 	batch := 0
 	if v := os.Getenv("PIVAND_BENCH_BATCH"); v != "" {
