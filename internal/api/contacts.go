@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pivand/pivand/internal/contact"
@@ -228,13 +229,22 @@ func (a *API) handleContactGet(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	c, err := a.contacts.FindContactByID(r.Context(), id)
+	bp := jsonBufs.Get().(*[]byte)
+	defer jsonBufs.Put(bp)
+	b, err := a.contacts.FindContactJSON(r.Context(), id, (*bp)[:0])
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	a.writeJSON(w, r, http.StatusOK, c)
+	*bp = b
+	w.Header().Set("Content-Type", jsonContentType)
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(b, '\n'))
 }
+
+// jsonBufs are buffers for responses written from bytes (the one-person
+// GET, the busiest request).
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func (a *API) handleContactUpdate(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")

@@ -6,6 +6,7 @@ package contact
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -247,6 +248,29 @@ func (s *Service) FindContactByID(ctx context.Context, id int64) (*crm.Contact, 
 		return nil, err
 	}
 	return s.db.ContactByID(ctx, id)
+}
+
+// FindContactJSON appends one person's JSON, exactly what json.Marshal
+// writes for FindContactByID's result, to buf. On SQLite it is built from
+// the stored columns without decoding them (store.DB.ContactJSON), the
+// fast path of GET /api/v1/contacts/{id}.
+func (s *Service) FindContactJSON(ctx context.Context, id int64, buf []byte) ([]byte, error) {
+	if err := crm.Authorize(ctx, crm.PermContactsRead, false); err != nil {
+		return buf, err
+	}
+	out, ok, err := s.db.ContactJSON(ctx, id, buf)
+	if err != nil || ok {
+		return out, err
+	}
+	c, err := s.db.ContactByID(ctx, id)
+	if err != nil {
+		return buf, err
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, b...), nil
 }
 
 // ListContacts lists people matching f, one page at a time.
