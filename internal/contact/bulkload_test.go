@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -380,4 +381,35 @@ func TestBulkLoadAutomatic(t *testing.T) {
 			t.Errorf("bad bulk_load option: %v", err)
 		}
 	})
+}
+
+// TestBulkLoadStaleSearchBuild: the end of a bulk load builds the search
+// index in a scratch database beside the main one; one left behind by a
+// crash during that end (garbage, half written) is replaced, and the
+// import ends with every person indexed once and no scratch file left.
+func TestBulkLoadStaleSearchBuild(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.SQLite)
+	s := New(db, Options{DefaultRegion: "IR"})
+	before := schemaObjects(t, db)
+	scratch := db.Source() + "-ftsbuild"
+	if err := os.WriteFile(scratch, []byte("not a database: a build that crashed half way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "people.csv", bulkCSV())
+	im, err := s.CreateImport(ctx, path, "", ImportOptions{BatchSize: 40, BulkLoad: "on"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.RunImport(ctx, im.ID)
+	if err != nil || done.Status != store.ImportDone || done.Rows != 150 {
+		t.Fatalf("import: %v %+v", err, done)
+	}
+	checkIndexed(t, db, s, before)
+	if n := len(allContacts(t, s)); int64(n) != done.Created {
+		t.Errorf("%d people, %d created", n, done.Created)
+	}
+	if _, err := os.Stat(scratch); !os.IsNotExist(err) {
+		t.Errorf("scratch database left behind: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -828,9 +829,19 @@ func (tx *Tx) ContactSchemaIntact(ctx context.Context) (bool, error) {
 // whole: it moves the staged keys to contact_keys in key order, creates
 // the sort-name index and the full-text triggers, and rebuilds the
 // full-text index of people from the contacts table. It is idempotent.
+//
+// In a transaction of WriteBulk the full-text index is built at the same
+// time on another connection, into a scratch database beside the main
+// one (the other core does it while this one sorts keys and builds
+// indexes), and copied in at the end; elsewhere it is rebuilt in place.
 func (tx *Tx) RestoreContactSchema(ctx context.Context) error {
 	if tx.Dialect() != SQLite {
 		return nil
+	}
+	var side chan error
+	if tx.fts != nil {
+		side = make(chan error, 1)
+		go func() { side <- tx.fts.build(ctx) }()
 	}
 	// The keys go in in key order, so contact_keys grows at its end
 	// instead of at a random page per key; its index by contact is built
@@ -850,16 +861,33 @@ func (tx *Tx) RestoreContactSchema(ctx context.Context) error {
 		}
 		steps = append(steps, `DROP `+kind+` IF EXISTS `+o.name, o.sql)
 	}
+	for _, q := range steps {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			if side != nil {
+				<-side
+			}
+			return err
+		}
+	}
+	if side != nil {
+		err := <-side
+		if err == nil {
+			return tx.fts.copyIn(ctx, tx)
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		// Rebuild in place below (slower, same result).
+	}
 	// One pass over the people; merging segments as they are written
 	// (automerge) would double the work, so the segments are merged once
 	// at the end.
-	steps = append(steps,
+	for _, q := range []string{
 		`INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 0)`,
 		`INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')`,
 		`INSERT INTO contacts_fts(contacts_fts) VALUES ('optimize')`,
 		`INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 4)`,
-	)
-	for _, q := range steps {
+	} {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return err
 		}
@@ -867,13 +895,156 @@ func (tx *Tx) RestoreContactSchema(ctx context.Context) error {
 	return nil
 }
 
+// ftsSide builds the full-text index of people in a scratch SQLite
+// database (path) while the transaction that ends a bulk load does the
+// rest, on its own connection and so on another core, and copies it in
+// at the end. The scratch database has no journal and no fsync: it is
+// thrown away after a crash (the transaction it would have gone into
+// rolls back, and the next run builds it again).
+type ftsSide struct {
+	path   string // the scratch database
+	main   string // the main database file
+	create string // the CREATE VIRTUAL TABLE statement of contacts_fts, as the main schema has it
+	db     *sql.DB
+}
+
+// ftsShadowTables are the tables in which FTS5 keeps the index of
+// contacts_fts (with external content there is no _content table), with
+// their columns.
+// blob is the column that holds a BLOB that may be empty (-1: none):
+// the driver reads an empty BLOB as nil, which must go back as an empty
+// BLOB, not NULL.
+var ftsShadowTables = []struct {
+	name, cols string
+	blob       int
+}{
+	{"contacts_fts_data", "id, block", 1},
+	{"contacts_fts_idx", "segid, term, pgno", 1},
+	{"contacts_fts_docsize", "id, sz", 1},
+	{"contacts_fts_config", "k, v", -1},
+}
+
+// build indexes every person of the main database, as its transaction
+// sees them: the writer holds the write lock, so what this connection
+// reads is exactly what the transaction started from, and the transaction
+// itself does not change people.
+func (f *ftsSide) build(ctx context.Context) error {
+	for _, p := range []string{f.path, f.path + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	side, err := sql.Open("sqlite", "file:"+f.path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)"+
+		"&_pragma=cache_size(-32000)&_pragma=temp_store(FILE)")
+	if err != nil {
+		return err
+	}
+	side.SetMaxOpenConns(1)
+	f.db = side
+	for _, q := range []string{
+		f.create,
+		// One pass, segments merged once at the end (as in the rebuild).
+		`INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 0)`,
+		`ATTACH DATABASE ` + quoteSQL(f.main) + ` AS src`,
+		`INSERT INTO contacts_fts(rowid, search_text) SELECT id, search_text FROM src.contacts`,
+		`DETACH DATABASE src`,
+		`INSERT INTO contacts_fts(contacts_fts) VALUES ('optimize')`,
+		`INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 4)`,
+	} {
+		if _, err := side.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: build the search index: %w", err)
+		}
+	}
+	return nil
+}
+
+// copyIn replaces the main database's full-text index of people by the
+// one built, in tx (readers see the old index or the new, never a mix).
+// FTS5 keeps nothing else, so a copy of its tables is the index. The rows
+// are copied in rowid order, a few megabytes at a time.
+func (f *ftsSide) copyIn(ctx context.Context, tx *Tx) error {
+	for _, t := range ftsShadowTables {
+		if _, err := tx.Exec(ctx, `DELETE FROM main.`+t.name); err != nil {
+			return err
+		}
+		rows, err := f.db.QueryContext(ctx, `SELECT `+t.cols+` FROM `+t.name)
+		if err != nil {
+			return fmt.Errorf("store: read the search index: %w", err)
+		}
+		ncol := strings.Count(t.cols, ",") + 1
+		var (
+			batch []any
+			size  int
+		)
+		flush := func() error {
+			n := len(batch) / ncol
+			err := tx.insertMany(ctx, `INSERT INTO main.`+t.name+` (`+t.cols+`) VALUES `, ncol, n,
+				func(i int, args []any) []any { return append(args, batch[i*ncol:(i+1)*ncol]...) }, "")
+			batch, size = batch[:0], 0
+			return err
+		}
+		for rows.Next() {
+			vals := make([]any, ncol)
+			ptrs := make([]any, ncol)
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: read the search index: %w", err)
+			}
+			if t.blob >= 0 {
+				if b, _ := vals[t.blob].([]byte); b == nil {
+					vals[t.blob] = []byte{}
+				}
+			}
+			for _, v := range vals {
+				if b, ok := v.([]byte); ok {
+					size += len(b)
+				}
+			}
+			batch = append(batch, vals...)
+			if size > 8<<20 || len(batch) >= 64000 {
+				if err := flush(); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("store: read the search index: %w", err)
+		}
+		if len(batch) > 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// close closes and removes the scratch database.
+func (f *ftsSide) close() {
+	if f.db != nil {
+		f.db.Close()
+	}
+	os.Remove(f.path)
+	os.Remove(f.path + "-journal")
+}
+
+func quoteSQL(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // WriteBulk runs fn in a write transaction for ending bulk loads
 // (EndBulkLoad, RestoreContactSchema) and what commits with them. On
 // SQLite it holds the writer connection with foreign-key checks off for
 // the transaction: the rows it moves were checked when they were written
 // (and deleting a person deletes its staged keys), and checking every key
 // again against contacts would cost a third of the move. fn must write
-// nothing else that needs checking. On PostgreSQL it is Write.
+// nothing else that needs checking. The full-text index that
+// RestoreContactSchema rebuilds is built in parallel (ftsSide) when the
+// database is a file. On PostgreSQL it is Write.
 func (db *DB) WriteBulk(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if db.dialect != SQLite {
 		return db.Write(ctx, fn)
@@ -888,18 +1059,30 @@ func (db *DB) WriteBulk(ctx context.Context, fn func(tx *Tx) error) (err error) 
 	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE`); err != nil {
 		return db.wrap("begin", err)
 	}
+	discard := false
 	defer func() {
 		if _, ferr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY`); ferr != nil {
-			// A writer without foreign keys must not go back to the pool.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
+			discard = true
 			err = errors.Join(err, db.wrap("foreign keys", ferr))
 		}
+		if discard {
+			// A writer without foreign keys, or one whose full-text
+			// index was replaced under it, must not go back to the pool.
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
 	}()
+	fts, err := db.ftsSide(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if fts != nil {
+		defer fts.close()
+	}
 	stx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap("begin", err)
 	}
-	tx := &Tx{tx: stx, db: db, now: db.now()}
+	tx := &Tx{tx: stx, db: db, now: db.now(), fts: fts}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -913,6 +1096,10 @@ func (db *DB) WriteBulk(ctx context.Context, fn func(tx *Tx) error) (err error) 
 	if err := stx.Commit(); err != nil {
 		return db.wrap("commit", err)
 	}
+	// FTS5 caches the structure of an index per connection and notices
+	// other connections' changes only: this one wrote the index's tables
+	// directly, so it is not reused.
+	discard = fts != nil && fts.db != nil
 	if tx.events > 0 {
 		db.mu.Lock()
 		hooks := db.eventHooks
@@ -925,6 +1112,20 @@ func (db *DB) WriteBulk(ctx context.Context, fn func(tx *Tx) error) (err error) 
 		f()
 	}
 	return nil
+}
+
+// ftsSide returns where RestoreContactSchema can build the full-text
+// index of people beside the main database file, or nil when the database
+// is not a file.
+func (db *DB) ftsSide(ctx context.Context, conn *sql.Conn) (*ftsSide, error) {
+	if fi, err := os.Stat(db.source); err != nil || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	f := &ftsSide{path: db.source + "-ftsbuild", main: db.source}
+	if err := conn.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'contacts_fts'`).Scan(&f.create); err != nil {
+		return nil, db.wrap("search index schema", err)
+	}
+	return f, nil
 }
 
 // StagedKeys calls fn for each key in contact_keys_load (the people bulk

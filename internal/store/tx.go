@@ -18,6 +18,7 @@ type Tx struct {
 	now    time.Time
 	after  []func()
 	events int
+	fts    *ftsSide // WriteBulk: where RestoreContactSchema builds the full-text index (bulk.go)
 }
 
 // Now is the transaction's timestamp: UTC, microsecond precision.
