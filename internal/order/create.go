@@ -272,6 +272,7 @@ func (s *Service) Create(ctx context.Context, in Input) (o *crm.Order, created b
 	if err != nil {
 		return nil, false, err
 	}
+	s.prepareStatements(ctx)
 	// Optimistic: the insert itself finds an order stored under the same
 	// external id (ON CONFLICT DO NOTHING); its work is then rolled back,
 	// so a replay changes nothing, and the stored order is compared.

@@ -268,6 +268,7 @@ func (s *Service) RunImport(ctx context.Context, im *Import, progress func(*Impo
 	if im.Status != store.OrderImportRunning {
 		return crm.Errorf(crm.ECONFLICT, "Import %d has finished (%s).", im.ID, im.Status)
 	}
+	s.prepareStatements(ctx)
 	f, err := os.Open(im.FilePath)
 	if err != nil {
 		return crm.Errorf(crm.EINVALID, "Cannot read %s: %v", im.FilePath, errors.Unwrap(err))

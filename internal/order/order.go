@@ -12,6 +12,7 @@ package order
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/event"
@@ -36,9 +37,19 @@ type Options struct {
 
 // Service is the orders module.
 type Service struct {
-	db     *store.DB
-	opts   Options
-	commit committer // group commit of concurrent orders (commit.go)
+	db      *store.DB
+	opts    Options
+	commit  committer // group commit of concurrent orders (commit.go)
+	prepare sync.Once // the insert statements, prepared at the first order
+}
+
+// prepareStatements prepares the statements of an order's insert once, outside
+// any transaction (see store.DB.PrepareOrders); a failure only costs
+// speed.
+func (s *Service) prepareStatements(ctx context.Context) {
+	s.prepare.Do(func() {
+		_ = s.db.PrepareOrders(context.WithoutCancel(ctx))
+	})
 }
 
 // New returns the orders service on db.

@@ -629,56 +629,60 @@ func (tx *Tx) ClubTierChanges(ctx context.Context, memberID int64) ([]ClubTierCh
 	return out, tx.db.wrap("tier changes", rows.Err())
 }
 
-// The statements of the per-order path (an order's points) run for every
-// order. On SQLite preparing a statement costs more than running it, so
-// PrepareClub prepares them once on the writer connection, outside any
-// transaction, and write transactions reuse them through Tx.StmtContext,
-// as bulk.go does for imports. PostgreSQL's driver caches prepared
-// statements per connection by itself. The methods that use them say
-// "write transactions only": in a read transaction (another connection)
-// the statement would be prepared again each time.
+// The statements of the per-order paths (an order and its lines, an
+// order's points) run for every order. On SQLite preparing a statement
+// costs more than running it, so they are prepared once on the writer
+// connection, outside any transaction (PrepareClub, PrepareOrders), and
+// write transactions reuse them through Tx.StmtContext, as bulk.go does
+// for imports. PostgreSQL's driver caches prepared statements per
+// connection by itself. The methods that use them say "write
+// transactions only": in a read transaction (another connection) the
+// statement would be prepared again each time.
 
-type clubStmtKey struct {
+type hotStmtKey struct {
 	db *DB
 	q  string
 }
 
-var clubStmts sync.Map // clubStmtKey → *sql.Stmt
+var hotStmts sync.Map // hotStmtKey → *sql.Stmt
 
 var clubHot = []string{qBuyerPrograms, qOrderSpend, qInsertOrderLot, qInsertEntry, qAddBalance}
 
 // PrepareClub prepares the club's per-order statements (SQLite only; a
 // no-op elsewhere). Call it outside a transaction; without it the
 // statements are prepared on each use, which is slower but as correct.
-func (db *DB) PrepareClub(ctx context.Context) error {
+func (db *DB) PrepareClub(ctx context.Context) error { return db.prepareHot(ctx, clubHot) }
+
+// prepareHot prepares queries on the writer connection (SQLite only).
+func (db *DB) prepareHot(ctx context.Context, queries []string) error {
 	if db.dialect != SQLite {
 		return nil
 	}
-	for _, q := range clubHot {
-		k := clubStmtKey{db, q}
-		if _, ok := clubStmts.Load(k); ok {
+	for _, q := range queries {
+		k := hotStmtKey{db, q}
+		if _, ok := hotStmts.Load(k); ok {
 			continue
 		}
 		st, err := db.rw.PrepareContext(ctx, q)
 		if err != nil {
 			return db.wrap("prepare", err)
 		}
-		if _, loaded := clubStmts.LoadOrStore(k, st); loaded {
+		if _, loaded := hotStmts.LoadOrStore(k, st); loaded {
 			st.Close()
 		}
 	}
 	return nil
 }
 
-func (tx *Tx) clubStmt(ctx context.Context, q string) *sql.Stmt {
-	if v, ok := clubStmts.Load(clubStmtKey{tx.db, q}); ok {
+func (tx *Tx) hotStmt(ctx context.Context, q string) *sql.Stmt {
+	if v, ok := hotStmts.Load(hotStmtKey{tx.db, q}); ok {
 		return tx.tx.StmtContext(ctx, v.(*sql.Stmt))
 	}
 	return nil
 }
 
-func (tx *Tx) clubQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := tx.clubStmt(ctx, q); st != nil {
+func (tx *Tx) hotQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.hotStmt(ctx, q); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return nil, tx.db.wrap("query", err)
@@ -688,15 +692,15 @@ func (tx *Tx) clubQuery(ctx context.Context, q string, args ...any) (*sql.Rows, 
 	return tx.Query(ctx, q, args...)
 }
 
-func (tx *Tx) clubQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if st := tx.clubStmt(ctx, q); st != nil {
+func (tx *Tx) hotQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.hotStmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRow(ctx, q, args...)
 }
 
-func (tx *Tx) clubExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := tx.clubStmt(ctx, q); st != nil {
+func (tx *Tx) hotExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.hotStmt(ctx, q); st != nil {
 		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return nil, tx.db.wrap("exec", err)
@@ -721,7 +725,7 @@ const clubMemberNullColumns = `COALESCE(m.id, 0), COALESCE(m.program_id, 0), COA
 // it (nil when they are not a member), for the points of their order, in
 // one statement (write transactions only).
 func (tx *Tx) ClubBuyerPrograms(ctx context.Context, contactID int64) ([]*ClubProgram, []*ClubMember, error) {
-	rows, err := tx.clubQuery(ctx, qBuyerPrograms, contactID)
+	rows, err := tx.hotQuery(ctx, qBuyerPrograms, contactID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -760,6 +764,6 @@ const qOrderSpend = `SELECT COALESCE(SUM(spend), 0) FROM club_ledger WHERE membe
 // transactions only).
 func (tx *Tx) ClubOrderSpend(ctx context.Context, memberID int64, from, to time.Time) (int64, error) {
 	var s int64
-	err := tx.clubQueryRow(ctx, qOrderSpend, memberID, from.UTC(), to.UTC()).Scan(&s)
+	err := tx.hotQueryRow(ctx, qOrderSpend, memberID, from.UTC(), to.UTC()).Scan(&s)
 	return s, tx.db.wrap("club spend", err)
 }

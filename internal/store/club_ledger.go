@@ -89,7 +89,7 @@ func (tx *Tx) InsertClubOrderLot(ctx context.Context, l *ClubLot) (inserted bool
 	l.CreatedAt = tx.now
 	l.ReleaseAt, l.EarnedAt = l.ReleaseAt.UTC().Truncate(time.Microsecond), l.EarnedAt.UTC().Truncate(time.Microsecond)
 	l.ExpiresAt = utcMicroPtr(l.ExpiresAt)
-	rows, err := tx.clubQuery(ctx, qInsertOrderLot,
+	rows, err := tx.hotQuery(ctx, qInsertOrderLot,
 		l.MemberID, l.Kind, l.OrderID, l.Points, l.Remaining, l.Pending, l.ReleaseAt, nullableTime(l.ExpiresAt), l.Reminded, l.EarnedAt, tx.now)
 	if err != nil {
 		return false, fmt.Errorf("store: insert club lot: %w", err)
@@ -328,7 +328,7 @@ func (tx *Tx) InsertClubEntry(ctx context.Context, e *ClubEntry) (inserted bool,
 	if e.IdemKey != "" {
 		key = e.IdemKey
 	}
-	rows, err := tx.clubQuery(ctx, qInsertEntry,
+	rows, err := tx.hotQuery(ctx, qInsertEntry,
 		e.MemberID, e.Kind, e.Points, e.Available, e.Pending, e.Reserved, e.Spend, e.SpendAt,
 		e.LotID, e.OrderID, e.ReturnID, e.RedemptionID, e.ActorID, e.Reason, key, tx.now)
 	if err != nil {
@@ -346,7 +346,7 @@ func (tx *Tx) InsertClubEntry(ctx context.Context, e *ClubEntry) (inserted bool,
 
 const qInsertEntry = `INSERT INTO club_ledger (member_id, kind, points, available_delta, pending_delta, reserved_delta, spend, spend_at,
 	lot_id, order_id, return_id, redemption_id, actor_id, reason, idem_key, created_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING RETURNING id`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING RETURNING id`
 
 // ClubEntryExists reports whether an entry with this idempotency key is
 // in the ledger.
@@ -366,7 +366,7 @@ const qAddBalance = `UPDATE club_members SET available = available + ?, pending 
 
 // AddClubBalance changes a member's balances (write transactions only).
 func (tx *Tx) AddClubBalance(ctx context.Context, memberID int64, d ClubBalanceDelta) error {
-	r, err := tx.clubExec(ctx, qAddBalance, d.Available, d.Pending, d.Reserved, d.Debt, d.Earned, d.Orders, tx.now, memberID)
+	r, err := tx.hotExec(ctx, qAddBalance, d.Available, d.Pending, d.Reserved, d.Debt, d.Earned, d.Orders, tx.now, memberID)
 	if err != nil {
 		return fmt.Errorf("store: member balance: %w", err)
 	}

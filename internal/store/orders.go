@@ -48,10 +48,7 @@ func (d Dialect) forUpdate() string {
 // times are filled in.
 func (tx *Tx) InsertOrder(ctx context.Context, o *crm.Order, fingerprint string) (inserted bool, err error) {
 	o.CreatedAt, o.UpdatedAt = tx.now, tx.now
-	rows, err := tx.Query(ctx, `INSERT INTO orders (source, external_id, fingerprint, contact_id, status, currency, subtotal, discount, total,
-		returned_total, channel, store, coupon_code, placed_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (source, external_id) WHERE external_id <> '' DO NOTHING RETURNING id`,
+	rows, err := tx.hotQuery(ctx, qInsertOrder,
 		o.Source, o.ExternalID, fingerprint, o.ContactID, o.Status, o.Currency, o.Subtotal, o.Discount, o.Total,
 		o.ReturnedTotal, o.Channel, o.Store, o.CouponCode, o.PlacedAt.UTC(), tx.now, tx.now)
 	if err != nil {
@@ -77,6 +74,41 @@ func (tx *Tx) InsertOrder(ctx context.Context, o *crm.Order, fingerprint string)
 	return true, tx.insertOrderLines(ctx, o)
 }
 
+const qInsertOrder = `INSERT INTO orders (source, external_id, fingerprint, contact_id, status, currency, subtotal, discount, total,
+	returned_total, channel, store, coupon_code, placed_at, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (source, external_id) WHERE external_id <> '' DO NOTHING RETURNING id`
+
+// hotLines is how many lines the prepared line inserts cover (one
+// statement per count, 1 … hotLines).
+const hotLines = 8
+
+// qInsertLines is the INSERT of n order lines.
+func qInsertLines(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO order_lines (order_id, sku, name, category, quantity, unit_price, discount, total, returned_quantity) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(" RETURNING id")
+	return b.String()
+}
+
+var ordersHot = func() []string {
+	qs := []string{qInsertOrder}
+	for n := 1; n <= hotLines; n++ {
+		qs = append(qs, qInsertLines(n))
+	}
+	return qs
+}()
+
+// PrepareOrders prepares the statements of an order's insert (SQLite
+// only; a no-op elsewhere). Call it outside a transaction.
+func (db *DB) PrepareOrders(ctx context.Context) error { return db.prepareHot(ctx, ordersHot) }
+
 // orderLinesPerInsert bounds the rows of one INSERT (9 parameters each;
 // SQLite allows 32,766 parameters, PostgreSQL 65,535).
 const orderLinesPerInsert = 500
@@ -88,18 +120,11 @@ const orderLinesPerInsert = 500
 func (tx *Tx) insertOrderLines(ctx context.Context, o *crm.Order) error {
 	for start := 0; start < len(o.Lines); start += orderLinesPerInsert {
 		lines := o.Lines[start:min(start+orderLinesPerInsert, len(o.Lines))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO order_lines (order_id, sku, name, category, quantity, unit_price, discount, total, returned_quantity) VALUES `)
 		args := make([]any, 0, 9*len(lines))
-		for i, l := range lines {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		for _, l := range lines {
 			args = append(args, o.ID, l.SKU, l.Name, l.Category, l.Quantity, l.UnitPrice, l.Discount, l.Total, l.ReturnedQuantity)
 		}
-		b.WriteString(" RETURNING id")
-		rows, err := tx.Query(ctx, b.String(), args...)
+		rows, err := tx.hotQuery(ctx, qInsertLines(len(lines)), args...)
 		if err != nil {
 			return fmt.Errorf("store: insert order lines: %w", err)
 		}
