@@ -1,6 +1,7 @@
 package club_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -156,4 +157,102 @@ func TestCouponMinSpendCurrency(t *testing.T) {
 	if err != nil || !v.Valid || v.Discount != 500_000 {
 		t.Fatalf("2,500,000 IRR: %+v %v", v, err)
 	}
+}
+
+// TestAdjustAudited: a manual adjustment needs a reason; the reason and
+// the user are kept in the ledger entry and in the audit log.
+func TestAdjustAudited(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		p := e.program(func(in *club.ProgramInput) { in.PendingDays = 0 })
+		m := e.member(p, "Audited")
+		staff := crm.NewContextWithUser(e.ctx, &crm.User{ID: 42, Role: crm.RoleManager, Active: true})
+		if _, err := e.svc.Adjust(staff, m.ID, club.Adjustment{Points: 250, Reason: "  "}); code(t, err) != crm.EINVALID || crm.ErrorFields(err)["reason"] == "" {
+			t.Fatalf("a blank reason: %v", err)
+		}
+		if _, err := e.svc.Adjust(staff, m.ID, club.Adjustment{Points: 250, Reason: "paper card moved over"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Adjust(staff, m.ID, club.Adjustment{Points: -50, Reason: "typo at the till"}); err != nil {
+			t.Fatal(err)
+		}
+		es, _, err := e.svc.History(e.ctx, m.ID, crm.Page{})
+		if err != nil || len(es) != 2 || es[0].Reason != "typo at the till" || es[0].ActorID != 42 || es[0].Points != -50 || es[1].Points != 250 {
+			t.Fatalf("ledger %+v %v", es, err)
+		}
+		var audit []*crm.AuditEntry
+		if err := db.Read(e.ctx, func(tx *store.Tx) error {
+			var err error
+			audit, _, err = tx.ListAudit(e.ctx, crm.AuditFilter{Action: "club.adjust", EntityType: "club_member", EntityID: m.ID})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(audit) != 2 || audit[0].ActorID != 42 || !strings.Contains(string(audit[0].After), "typo at the till") {
+			t.Fatalf("audit %+v", audit)
+		}
+		e.balances(m.ID, 200, 0, 0)
+		e.check()
+	})
+}
+
+// TestCouponTerms: each term of a code refuses with its reason, and the
+// discount is the percent of the amount or the fixed value (at most the
+// amount).
+func TestCouponTerms(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		now := e.now()
+		later, past := now.Add(48*time.Hour), now.Add(-time.Hour)
+		for _, in := range []club.CouponInput{
+			{Code: "SOON", Kind: club.CouponPercent, Value: 10, StartsAt: &later},
+			{Code: "OVER", Kind: club.CouponPercent, Value: 10, EndsAt: &past},
+			{Code: "BIG", Kind: club.CouponPercent, Value: 15, MinSpend: 100_00, Currency: "USD"},
+			{Code: "FIX", Kind: club.CouponFixed, Value: 30_00, Currency: "USD"},
+			{Code: "OFF", Kind: club.CouponPercent, Value: 10},
+		} {
+			if _, err := e.svc.CreateCoupon(e.ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cs, _, err := e.svc.Coupons(e.ctx, club.CouponFilter{Single: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.Code == "OFF" {
+				if _, err := e.svc.SetCouponActive(e.ctx, c.ID, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, tc := range []struct {
+			code     string
+			amount   int64
+			currency string
+			reason   string
+			discount int64
+		}{
+			{"SOON", 50_00, "USD", "not_started", 0},
+			{"OVER", 50_00, "USD", "ended", 0},
+			{"BIG", 99_99, "USD", "min_spend", 0},
+			{"BIG", 200_00, "EUR", "currency", 0},
+			{"BIG", 200_00, "USD", "", 30_00},
+			{"FIX", 20_00, "USD", "", 20_00},
+			{"FIX", 50_00, "USD", "", 30_00},
+			{"OFF", 50_00, "USD", "inactive", 0},
+			{"NONE", 50_00, "USD", "unknown", 0},
+		} {
+			v, err := e.svc.ValidateCoupon(e.ctx, club.CouponCheck{Code: tc.code, Amount: tc.amount, Currency: tc.currency})
+			if err != nil || v.Reason != tc.reason || v.Valid != (tc.reason == "") || v.Discount != tc.discount {
+				t.Errorf("%s on %d %s: %+v %v, want reason %q discount %d", tc.code, tc.amount, tc.currency, v, err, tc.reason, tc.discount)
+			}
+			if tc.reason != "" {
+				_, err := e.svc.RedeemCoupon(e.ctx, club.CouponCheck{Code: tc.code, Amount: tc.amount, Currency: tc.currency})
+				if crm.ErrorCode(err) != crm.ECONFLICT || crm.ErrorFields(err)["code"] != tc.reason {
+					t.Errorf("redeem %s: %v, want a refusal for %s", tc.code, err, tc.reason)
+				}
+			}
+		}
+	})
 }
