@@ -40,6 +40,7 @@ func commands() []command {
 		{"export", "export people as CSV or vCard: export contacts", cmdExport},
 		{"demo", "add realistic synthetic people and companies", cmdDemo},
 		{"analyze", "customer analytics on a file: analyze clv, rfm, cohorts, basket", cmdAnalyze},
+		{"analytics", "customer analytics on the database: analytics recompute, analytics status", cmdAnalytics},
 		{"version", "print the version", cmdVersion},
 	}
 }

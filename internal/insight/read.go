@@ -1,6 +1,7 @@
 package insight
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -275,6 +276,8 @@ func (s *Service) Overview(ctx context.Context, atRisk int) (*Overview, error) {
 			if out.Bands, err = tx.ScoreBandCounts(ctx, curID); err != nil {
 				return err
 			}
+			rank := map[string]int{"low": 1, "medium": 2, "high": 3}
+			slices.SortFunc(out.Bands, func(a, b store.BandCount) int { return cmp.Compare(rank[a.Band], rank[b.Band]) })
 			if out.AtRisk, err = tx.TopChurnRisk(ctx, curID, analytics.RiskHigh.String(), atRisk); err != nil {
 				return err
 			}

@@ -103,8 +103,8 @@ func (f afmt) DecPtr(v *float64, n int) string {
 
 // Sig shows a model parameter with six significant digits.
 func (f afmt) Sig(v float64) string {
-	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return f.p.Digits(strconv.FormatFloat(v, 'g', 6, 64))
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) < 1e-3 {
+		return f.p.Digits(strconv.FormatFloat(v, 'e', 1, 64))
 	}
 	n := max(0, 5-int(math.Floor(math.Log10(math.Abs(v)))))
 	return f.Dec(v, min(n, 8))
@@ -136,6 +136,15 @@ func (f afmt) Period(s insight.Settings) string {
 		u = s.Period
 	}
 	return f.p.T("analytics.unit." + u)
+}
+
+// Day shows a YYYY-MM-DD day (a run's last day) in the user's calendar.
+func (f afmt) Day(s string) string {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return f.p.Digits(s)
+	}
+	return f.p.Date(time.Date(t.Year(), t.Month(), t.Day(), 12, 0, 0, 0, f.p.Location()))
 }
 
 // Duration shows milliseconds as seconds.
