@@ -76,7 +76,7 @@ done
 echo "server pid $SERVER, resident memory idle: $(rss $SERVER VmRSS)"
 
 say "GET /api/v1/contacts/{id} (random ids, 16 connections)"
-"$BIN/httpload" -url "http://127.0.0.1:$PORT/api/v1/contacts/{id}" -ids "1-$N" -token "$TOKEN" -c 16 -n 50000 -d 60s
+"$BIN/httpload" -url "http://127.0.0.1:$PORT/api/v1/contacts/{id}" -ids "1-$N" -token "$TOKEN" -c 16 -n 200000 -d 30s -pid "$SERVER"
 echo "server resident memory: $(rss $SERVER VmRSS) (peak $(rss $SERVER VmHWM))"
 
 say "search through the service (no HTTP)"
@@ -84,7 +84,7 @@ say "search through the service (no HTTP)"
 
 say "GET /api/v1/search?q=… (mixed queries, 4 connections)"
 "$BIN/searchbench" -people "$N" -print 5000 > "$WORK/queries.txt"
-"$BIN/httpload" -url "http://127.0.0.1:$PORT/api/v1/search?q={q}" -queries "$WORK/queries.txt" -token "$TOKEN" -c 4 -n 5000 -d 60s
+"$BIN/httpload" -url "http://127.0.0.1:$PORT/api/v1/search?q={q}" -queries "$WORK/queries.txt" -token "$TOKEN" -c 4 -n 5000 -d 60s -pid "$SERVER"
 echo "server resident memory: $(rss $SERVER VmRSS) (peak $(rss $SERVER VmHWM))"
 
 say "done; files in $WORK"
