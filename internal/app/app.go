@@ -29,6 +29,7 @@ import (
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/jobs"
 	"github.com/pivand/pivand/internal/order"
+	"github.com/pivand/pivand/internal/report"
 	"github.com/pivand/pivand/internal/server"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/web"
@@ -45,6 +46,7 @@ type App struct {
 	Activity *activity.Service
 	Orders   *order.Service
 	Club     *club.Service
+	Reports  *report.Service
 	Insight  *insight.Service // customer analytics: the recompute job and its results
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
@@ -104,6 +106,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Contacts.RegisterJobs(a.Jobs) // imports started on the web or the API run as jobs
 	a.Club.Subscribe(a.Events)      // points from order.created / order.returned
 	a.Club.RegisterJobs(a.Jobs)     // the club's sweep: releases, expiry, reminders, tier reviews
+	a.Reports = report.New(db, report.Options{Logger: logger})
+	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})
 	a.Insight.RegisterJobs(a.Jobs) // the analytics recompute, nightly and on demand
 	a.Insight.Subscribe(a.Events)  // results of merged, deleted and erased people removed
@@ -135,6 +139,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		ImportDir:     a.ImportDir,
 		Orders:        a.Orders,
 		Club:          a.Club,
+		Reports:       a.Reports,
 		Insight:       a.Insight,
 	})
 	if err != nil {
@@ -220,6 +225,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	start("events", a.Events.Run)
 	start("jobs", a.Jobs.Run)
 	start("maintenance", a.maintain)
+	start("reports", a.Reports.Run)
 	srv := server.New(ln.Addr().String(), a.Handler, a.Logger)
 	err := srv.Serve(ctx, ln)
 	cancel()

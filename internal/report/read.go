@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pivand/pivand/internal/analytics"
@@ -41,7 +42,7 @@ type Sales struct {
 	Discount int64 `json:"discount"`
 }
 
-func (s *Sales) add(d store.ReportDay) {
+func (s *Sales) add(d store.DayBucket) {
 	s.Orders += d.Orders
 	s.Gross += d.Gross
 	s.Returned += d.Returned
@@ -89,46 +90,47 @@ func (s *Service) Revenue(ctx context.Context, q Query) (*Revenue, error) {
 	cal := q.calendar()
 	prev := q.Range.Previous()
 	out := &Revenue{Months: []MonthSales{}, Channels: []ChannelSales{}}
+	for _, m := range q.Range.Months(cal) {
+		c := q.Range.Clip(m, cal)
+		out.Months = append(out.Months, MonthSales{Month: m, From: c.From, To: c.To})
+	}
 	err := s.read(ctx, func(tx *store.Tx) error {
-		cur, err := tx.ReportCurrencies(ctx)
+		cur, err := currencies(ctx, tx)
 		if err != nil {
 			return err
 		}
 		out.Currencies = cur
 		out.Currency = pickCurrency(q.Currency, cur)
-		days, err := tx.ReportDays(ctx, int(prev.From), int(q.Range.To))
+		edges := make([]int, 0, len(out.Months)+1)
+		for _, m := range out.Months {
+			edges = append(edges, int(m.From))
+		}
+		edges = append(edges, int(q.Range.To.AddDays(1)))
+		months, err := tx.SumReportDays(ctx, out.Currency, edges, false)
 		if err != nil {
 			return err
 		}
-		months := map[Month]*MonthSales{}
-		for _, m := range q.Range.Months(cal) {
-			c := q.Range.Clip(m, cal)
-			out.Months = append(out.Months, MonthSales{Month: m, From: c.From, To: c.To})
+		for _, b := range months {
+			if b.Bucket >= 0 && b.Bucket < len(out.Months) {
+				out.Months[b.Bucket].add(b)
+				out.Total.add(b)
+			}
 		}
-		for i := range out.Months {
-			months[out.Months[i].Month] = &out.Months[i]
+		before, err := tx.SumReportDays(ctx, out.Currency, []int{int(prev.From), int(prev.To.AddDays(1))}, false)
+		if err != nil {
+			return err
 		}
-		channels := map[string]*Sales{}
-		for _, d := range days {
-			if d.Currency != out.Currency {
-				continue
-			}
-			day := Day(d.Day)
-			if !q.Range.Contains(day) {
-				out.Previous.add(d)
-				continue
-			}
-			out.Total.add(d)
-			if m := months[MonthOf(day, cal)]; m != nil {
-				m.add(d)
-			}
-			if channels[d.Channel] == nil {
-				channels[d.Channel] = &Sales{}
-			}
-			channels[d.Channel].add(d)
+		for _, b := range before {
+			out.Previous.add(b)
 		}
-		for ch, v := range channels {
-			out.Channels = append(out.Channels, ChannelSales{Channel: ch, Sales: *v})
+		channels, err := tx.SumReportDays(ctx, out.Currency, []int{int(q.Range.From), int(q.Range.To.AddDays(1))}, true)
+		if err != nil {
+			return err
+		}
+		for _, b := range channels {
+			cs := ChannelSales{Channel: b.Key}
+			cs.add(b)
+			out.Channels = append(out.Channels, cs)
 		}
 		slices.SortFunc(out.Channels, func(a, b ChannelSales) int {
 			if a.Net != b.Net {
@@ -139,6 +141,28 @@ func (s *Service) Revenue(ctx context.Context, q Query) (*Revenue, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Currencies lists the currencies of the orders, most orders first.
+func (s *Service) Currencies(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = currencies(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+// currencies returns the currencies of the orders, most orders first, as
+// the worker last listed them (it lists them again whenever a day
+// changes).
+func currencies(ctx context.Context, tx *store.Tx) ([]string, error) {
+	v, err := tx.ReportStateValue(ctx, stateCurrencies)
+	if err != nil || v == "" {
+		return nil, err
+	}
+	return strings.Split(v, ","), nil
 }
 
 func pickCurrency(want string, have []string) string {
@@ -199,7 +223,7 @@ func (s *Service) Customers(ctx context.Context, q Query) (*Customers, error) {
 		return out, nil
 	}
 	err := s.read(ctx, func(tx *store.Tx) error {
-		cells, err := tx.CohortCells(ctx, cal, int(months[0]), int(months[len(months)-1]), false)
+		sums, err := tx.CohortMonths(ctx, cal, int(months[0]), int(months[len(months)-1]))
 		if err != nil {
 			return err
 		}
@@ -210,14 +234,9 @@ func (s *Service) Customers(ctx context.Context, q Query) (*Customers, error) {
 		for i := range out.Months {
 			by[out.Months[i].Month] = &out.Months[i]
 		}
-		for _, c := range cells {
-			m := by[Month(c.Month)]
-			if m == nil {
-				continue
-			}
-			m.Active += c.Customers
-			if c.Cohort == c.Month {
-				m.New += c.Customers
+		for _, c := range sums {
+			if m := by[Month(c.Month)]; m != nil {
+				m.Active, m.New = c.Active, c.New
 			}
 		}
 		for i := range out.Months {
@@ -334,19 +353,25 @@ func (s *Service) Returns(ctx context.Context, q Query) (*Returns, error) {
 	cal := q.calendar()
 	out := &Returns{Months: []MonthReturns{}}
 	err := s.read(ctx, func(tx *store.Tx) error {
-		cur, err := tx.ReportCurrencies(ctx)
+		cur, err := currencies(ctx, tx)
 		if err != nil {
 			return err
 		}
 		out.Currency = pickCurrency(q.Currency, cur)
-		days, err := tx.ReportReturnDays(ctx, int(q.Range.From), int(q.Range.To))
+		months := q.Range.Months(cal)
+		edges := make([]int, 0, len(months)+1)
+		for _, m := range months {
+			edges = append(edges, int(q.Range.Clip(m, cal).From))
+		}
+		edges = append(edges, int(q.Range.To.AddDays(1)))
+		sums, err := tx.SumReturnBuckets(ctx, out.Currency, edges)
 		if err != nil {
 			return err
 		}
 		out.Reasons = slices.Clone(crm.ReturnReasons)
-		for _, d := range days {
-			if d.Currency == out.Currency && !slices.Contains(out.Reasons, d.Reason) {
-				out.Reasons = append(out.Reasons, d.Reason)
+		for _, d := range sums {
+			if !slices.Contains(out.Reasons, d.Key) {
+				out.Reasons = append(out.Reasons, d.Key)
 			}
 		}
 		idx := map[string]int{}
@@ -354,34 +379,28 @@ func (s *Service) Returns(ctx context.Context, q Query) (*Returns, error) {
 			idx[r] = i
 			out.Total = append(out.Total, ReasonReturns{Reason: r})
 		}
-		by := map[Month]int{}
-		for _, m := range q.Range.Months(cal) {
+		for _, m := range months {
 			mr := MonthReturns{Month: m}
 			for _, r := range out.Reasons {
 				mr.Reasons = append(mr.Reasons, ReasonReturns{Reason: r})
 			}
-			by[m] = len(out.Months)
 			out.Months = append(out.Months, mr)
 		}
-		for _, d := range days {
-			if d.Currency != out.Currency {
+		for _, d := range sums {
+			if d.Bucket < 0 || d.Bucket >= len(out.Months) {
 				continue
 			}
-			i, ok := by[MonthOf(Day(d.Day), cal)]
-			if !ok {
-				continue
-			}
-			m := &out.Months[i]
-			r := &m.Reasons[idx[d.Reason]]
-			r.Returns += d.Returns
-			r.Amount += d.Amount
-			m.Returns += d.Returns
-			m.Amount += d.Amount
-			t := &out.Total[idx[d.Reason]]
-			t.Returns += d.Returns
-			t.Amount += d.Amount
-			out.Returns += d.Returns
-			out.Amount += d.Amount
+			m := &out.Months[d.Bucket]
+			r := &m.Reasons[idx[d.Key]]
+			r.Returns += d.Orders
+			r.Amount += d.Gross
+			m.Returns += d.Orders
+			m.Amount += d.Gross
+			t := &out.Total[idx[d.Key]]
+			t.Returns += d.Orders
+			t.Amount += d.Gross
+			out.Returns += d.Orders
+			out.Amount += d.Gross
 		}
 		return nil
 	})
@@ -429,7 +448,7 @@ func (s *Service) Pareto(ctx context.Context, currency string) (*Pareto, error) 
 	}
 	var out *Pareto
 	err := s.read(ctx, func(tx *store.Tx) error {
-		cur, err := tx.ReportCurrencies(ctx)
+		cur, err := currencies(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -561,6 +580,14 @@ func pointsValue(points, pointValue, valuePoints int64) int64 {
 	}
 	return x.Int64()
 }
+
+// The analytics run's figures, as the store counts them.
+type (
+	SegmentSize = store.SegmentSize
+	SegmentMove = store.SegmentMove
+	BandCount   = store.BandCount
+	CLVBucket   = store.CLVBucket
+)
 
 // Scores are the figures of the customer analytics run in use: segment
 // sizes, moves between segments since the run before, churn bands and the

@@ -230,23 +230,61 @@ func (tx *Tx) deleteDays(ctx context.Context, table string, days []int) error {
 	return nil
 }
 
-// ReportDays returns the rows of days from..to (inclusive), by day.
-func (tx *Tx) ReportDays(ctx context.Context, from, to int) ([]ReportDay, error) {
-	rows, err := tx.Query(ctx, `SELECT day, currency, channel, orders, gross, returned, discount FROM report_days
-		WHERE day >= ? AND day <= ? ORDER BY day, currency, channel`, from, to)
+// DayBucket is a sum of report rows over a span of days (bucket Bucket
+// of the edges given), for one channel or reason when asked.
+type DayBucket struct {
+	Bucket   int
+	Key      string // the channel or the reason; "" when not split
+	Orders   int64  // orders, or returns
+	Gross    int64  // gross, or the amount refunded
+	Returned int64
+	Discount int64
+}
+
+// bucketCase returns a CASE expression numbering the bucket of column
+// day by edges (ascending starts), and its arguments.
+func bucketCase(edges []int) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 2*len(edges))
+	b.WriteString(`CASE`)
+	for i := len(edges) - 2; i >= 0; i-- {
+		b.WriteString(` WHEN day >= ? THEN ?`)
+		args = append(args, edges[i], i)
+	}
+	b.WriteString(` ELSE -1 END`)
+	return b.String(), args
+}
+
+// SumReportDays sums the orders of currency on the days of each bucket:
+// bucket i covers days [edges[i], edges[i+1]) (yyyymmdd), so edges has
+// one more element than there are buckets. byChannel splits each bucket
+// by channel. The sums are done by the database, so a page reads one row
+// per bucket however many days it covers.
+func (tx *Tx) SumReportDays(ctx context.Context, currency string, edges []int, byChannel bool) ([]DayBucket, error) {
+	if len(edges) < 2 {
+		return nil, nil
+	}
+	cs, args := bucketCase(edges)
+	key, group := `''`, `1`
+	if byChannel {
+		key, group = `channel`, `1, 2`
+	}
+	args = append(args, currency, edges[0], edges[len(edges)-1])
+	rows, err := tx.Query(ctx, `SELECT `+cs+`, `+key+`, SUM(orders), SUM(gross), SUM(returned), SUM(discount) FROM report_days
+		WHERE currency = ? AND day >= ? AND day < ? GROUP BY `+group+` ORDER BY `+group, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: report days: %w", err)
+		return nil, fmt.Errorf("store: sum report days: %w", err)
 	}
 	defer rows.Close()
-	var out []ReportDay
+	var out []DayBucket
 	for rows.Next() {
-		var d ReportDay
-		if err := rows.Scan(&d.Day, &d.Currency, &d.Channel, &d.Orders, &d.Gross, &d.Returned, &d.Discount); err != nil {
-			return nil, tx.db.wrap("scan report day", err)
+		var d DayBucket
+		if err := rows.Scan(&d.Bucket, &d.Key, &d.Orders, &d.Gross, &d.Returned, &d.Discount); err != nil {
+			return nil, tx.db.wrap("scan report days", err)
 		}
 		out = append(out, d)
 	}
-	return out, tx.db.wrap("report days", rows.Err())
+	return out, tx.db.wrap("sum report days", rows.Err())
 }
 
 // ReportCurrencies returns the currencies of the orders in report_days,
@@ -314,23 +352,30 @@ func (tx *Tx) ReplaceReturnDays(ctx context.Context, days []int, rows []ReportRe
 	return nil
 }
 
-// ReportReturnDays returns the rows of days from..to (inclusive), by day.
-func (tx *Tx) ReportReturnDays(ctx context.Context, from, to int) ([]ReportReturnDay, error) {
-	rows, err := tx.Query(ctx, `SELECT day, currency, reason, returns, amount FROM report_return_days
-		WHERE day >= ? AND day <= ? ORDER BY day, currency, reason`, from, to)
+// SumReturnBuckets sums the returns in currency on the days of each bucket
+// (as SumReportDays), by reason: Orders is the number of returns, Gross
+// the amount refunded.
+func (tx *Tx) SumReturnBuckets(ctx context.Context, currency string, edges []int) ([]DayBucket, error) {
+	if len(edges) < 2 {
+		return nil, nil
+	}
+	cs, args := bucketCase(edges)
+	args = append(args, currency, edges[0], edges[len(edges)-1])
+	rows, err := tx.Query(ctx, `SELECT `+cs+`, reason, SUM(returns), SUM(amount) FROM report_return_days
+		WHERE currency = ? AND day >= ? AND day < ? GROUP BY 1, 2 ORDER BY 1, 2`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: report return days: %w", err)
+		return nil, fmt.Errorf("store: sum return days: %w", err)
 	}
 	defer rows.Close()
-	var out []ReportReturnDay
+	var out []DayBucket
 	for rows.Next() {
-		var d ReportReturnDay
-		if err := rows.Scan(&d.Day, &d.Currency, &d.Reason, &d.Returns, &d.Amount); err != nil {
-			return nil, tx.db.wrap("scan report return day", err)
+		var d DayBucket
+		if err := rows.Scan(&d.Bucket, &d.Key, &d.Orders, &d.Gross); err != nil {
+			return nil, tx.db.wrap("scan return days", err)
 		}
 		out = append(out, d)
 	}
-	return out, tx.db.wrap("report return days", rows.Err())
+	return out, tx.db.wrap("sum return days", rows.Err())
 }
 
 // OrderFact is what the reports need of one order.
@@ -589,6 +634,34 @@ func (tx *Tx) AddCohortCells(ctx context.Context, cells []CohortCell) error {
 		return fmt.Errorf("store: add cohort cells: %w", err)
 	}
 	return nil
+}
+
+// CohortMonth is a month's customers: those who ordered in it (Active)
+// and those whose first order it was (New).
+type CohortMonth struct {
+	Month  int
+	Active int64
+	New    int64
+}
+
+// CohortMonths sums the cohort cells of calendar by month, for the months
+// in [fromMonth, toMonth].
+func (tx *Tx) CohortMonths(ctx context.Context, calendar string, fromMonth, toMonth int) ([]CohortMonth, error) {
+	rows, err := tx.Query(ctx, `SELECT month, SUM(customers), SUM(CASE WHEN cohort = month THEN customers ELSE 0 END) FROM report_cohorts
+		WHERE calendar = ? AND month >= ? AND month <= ? GROUP BY month ORDER BY month`, calendar, fromMonth, toMonth)
+	if err != nil {
+		return nil, fmt.Errorf("store: cohort months: %w", err)
+	}
+	defer rows.Close()
+	var out []CohortMonth
+	for rows.Next() {
+		var m CohortMonth
+		if err := rows.Scan(&m.Month, &m.Active, &m.New); err != nil {
+			return nil, tx.db.wrap("scan cohort month", err)
+		}
+		out = append(out, m)
+	}
+	return out, tx.db.wrap("cohort months", rows.Err())
 }
 
 // CohortCells returns the cells of calendar whose month is in

@@ -24,6 +24,7 @@ import (
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
+	"github.com/pivand/pivand/internal/report"
 )
 
 //go:embed templates static
@@ -57,6 +58,10 @@ type Options struct {
 	Orders *order.Service
 	Club   *club.Service
 
+	// Reports installs the dashboards and reports (reports.go) and their
+	// settings; nil: those pages do not exist.
+	Reports *report.Service
+
 	// Insight installs the customer analytics (analytics.go): the
 	// analytics pages, and the results on the person's page and in the
 	// people list. Needs Contacts.
@@ -68,6 +73,7 @@ type server struct {
 	auth      *auth.Service
 	orders    *order.Service
 	club      *club.Service
+	reports   *report.Service
 	insight   *insight.Service
 	log       *slog.Logger
 	version   string
@@ -108,6 +114,7 @@ func New(opts Options) (http.Handler, error) {
 		maxUpload: opts.MaxUploadBytes,
 		orders:    opts.Orders,
 		club:      opts.Club,
+		reports:   opts.Reports,
 		insight:   opts.Insight,
 	}
 	if s.importDir == "" {

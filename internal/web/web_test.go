@@ -551,6 +551,9 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 				for _, pr := range clubPages(t, clubs, l.Code) {
 					check(t, l.Code, pr.path, pr.r)
 				}
+				for _, pr := range reportPages(t, db, l.Code) {
+					check(t, l.Code, pr.path, pr.r)
+				}
 				for _, pr := range analyticsPages(t, storetest.Open(t, db.Dialect()), l.Code) {
 					check(t, l.Code, pr.path, pr.r)
 				}
