@@ -646,7 +646,7 @@ type hotStmtKey struct {
 
 var hotStmts sync.Map // hotStmtKey → *sql.Stmt
 
-var clubHot = []string{qBuyerPrograms, qOrderSpend, qInsertOrderLot, qInsertEntry, qAddBalance}
+var clubHot = []string{qBuyerPrograms, qOrderSpend, qInsertOrderLot, qInsertEntry, qAddBalance, qEmit}
 
 // PrepareClub prepares the club's per-order statements (SQLite only; a
 // no-op elsewhere). Call it outside a transaction; without it the

@@ -98,7 +98,7 @@ func qInsertLines(n int) string {
 }
 
 var ordersHot = func() []string {
-	qs := []string{qInsertOrder}
+	qs := []string{qInsertOrder, qEmit, qAudit}
 	for n := 1; n <= hotLines; n++ {
 		qs = append(qs, qInsertLines(n))
 	}

@@ -84,9 +84,9 @@ func (tx *Tx) Emit(ctx context.Context, ev *crm.Event) error {
 		ev.Payload = json.RawMessage("{}")
 	}
 	ev.CreatedAt = tx.now
-	id, err := tx.InsertID(ctx, `INSERT INTO events (type, subject_type, subject_id, actor_id, contact_id, company_id, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID), string(ev.Payload), ev.CreatedAt)
+	var id int64
+	err := tx.hotQueryRow(ctx, qEmit, ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID),
+		string(ev.Payload), ev.CreatedAt).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("store: emit %s: %w", ev.Type, err)
 	}
@@ -126,10 +126,18 @@ func (tx *Tx) Audit(ctx context.Context, action, entityType string, entityID int
 	if id := crm.UserIDFromContext(ctx); id != 0 {
 		actor = id
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, before_json, after_json, ip, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, actor, action, entityType, entityID, b, a, crm.IPFromContext(ctx), tx.now)
+	_, err = tx.hotExec(ctx, qAudit, actor, action, entityType, entityID, b, a, crm.IPFromContext(ctx), tx.now)
 	return err
 }
+
+// The INSERTs of Emit and Audit, prepared once on SQLite by the modules
+// that write them for every record (see prepareHot in club.go).
+const (
+	qEmit = `INSERT INTO events (type, subject_type, subject_id, actor_id, contact_id, company_id, payload, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	qAudit = `INSERT INTO audit_log (actor_id, action, entity_type, entity_id, before_json, after_json, ip, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // nullID stores 0 as NULL, for optional references.
 func nullID(id int64) any {
