@@ -223,6 +223,23 @@ func (r *RFM) End() (time.Time, bool) {
 
 // Scores computes every customer's scores, ordered by customer id.
 func (r *RFM) Scores() []RFMScore {
+	out := make([]RFMScore, 0, r.Customers())
+	r.EachScore(func(s RFMScore) error {
+		out = append(out, s)
+		return nil
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// EachScore computes every customer's scores and calls fn with each, in
+// customer id order (the order of Scores), stopping at fn's first error.
+// It holds about 33 bytes per customer besides the accumulator (Scores
+// holds a whole RFMScore per customer, twice): for scoring millions of
+// customers in a job that writes the scores out as they come.
+func (r *RFM) EachScore(fn func(RFMScore) error) error {
 	// The customers seen (AddIndexed may leave unused slots).
 	st, ids := r.st, r.ids
 	if r.Customers() != len(st) {
@@ -241,13 +258,9 @@ func (r *RFM) Scores() []RFMScore {
 	end, _ := r.End()
 	snapshot := civilDay(end) + 1
 	keys := newIDKeys(ids)
-	out := make([]RFMScore, n)
 	cents := make([]int64, n)
 	for i, s := range st {
-		c := math.Round(s.sum * 100)
-		cents[i] = int64(c)
-		out[i] = RFMScore{Customer: ids[i], Recency: int(snapshot - s.last), Frequency: int(s.n),
-			Monetary: c / 100, Tenure: int(snapshot - s.first)}
+		cents[i] = int64(math.Round(s.sum * 100))
 	}
 	// The customers in id order; idRank[i] is customer i's place in it.
 	order := make([]int32, n)
@@ -259,14 +272,16 @@ func (r *RFM) Scores() []RFMScore {
 	for k, i := range order {
 		idRank[i] = int32(k)
 	}
-	// Each score: sort (value, id rank) pairs, cut into NTILE buckets.
+	// Each score: sort (value, id rank) pairs, cut into NTILE buckets;
+	// cell[i] holds customer i's (R−1)·25 + (F−1)·5 + (M−1).
 	type keyed struct {
 		v    int64
 		rank int32
 		i    int32
 	}
 	ks := make([]keyed, n)
-	score := func(value func(i int) int64, set func(o *RFMScore, score int)) {
+	cell := make([]uint8, n)
+	score := func(value func(i int) int64, weight uint8) {
 		for i := range ks {
 			ks[i] = keyed{value(i), idRank[i], int32(i)}
 		}
@@ -277,20 +292,23 @@ func (r *RFM) Scores() []RFMScore {
 			return int(a.rank - b.rank)
 		})
 		for pos, k := range ks {
-			set(&out[k.i], ntile(pos, n, 5))
+			cell[k.i] += uint8(ntile(pos, n, 5)-1) * weight
 		}
 	}
-	score(func(i int) int64 { return st[i].last }, func(o *RFMScore, s int) { o.R = s }) // recency descending = last day ascending
-	score(func(i int) int64 { return st[i].n }, func(o *RFMScore, s int) { o.F = s })
-	score(func(i int) int64 { return cents[i] }, func(o *RFMScore, s int) { o.M = s })
-	sorted := make([]RFMScore, n)
-	for k, i := range order {
-		o := out[i]
-		o.Cell = rfmCells[(o.R-1)*25+(o.F-1)*5+o.M-1]
+	score(func(i int) int64 { return st[i].last }, 25) // recency descending = last day ascending
+	score(func(i int) int64 { return st[i].n }, 5)
+	score(func(i int) int64 { return cents[i] }, 1)
+	ks, idRank = nil, nil
+	for _, i := range order {
+		s, c := &st[i], int(cell[i])
+		o := RFMScore{Customer: ids[i], Recency: int(snapshot - s.last), Frequency: int(s.n), Monetary: float64(cents[i]) / 100,
+			Tenure: int(snapshot - s.first), R: c/25 + 1, F: c/5%5 + 1, M: c%5 + 1, Cell: rfmCells[c]}
 		o.Segment = RFMSegment(o.R, o.F, o.M)
-		sorted[k] = o
+		if err := fn(o); err != nil {
+			return err
+		}
 	}
-	return sorted
+	return nil
 }
 
 // rfmCells are the 125 cells "111" … "555".

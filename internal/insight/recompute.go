@@ -485,20 +485,15 @@ func (rs *runState) work(ctx context.Context) error {
 			return fmt.Errorf("scoring: %w", err)
 		}
 	}
-	rfmScores := rfm.Scores()
-	rfm = nil
-	if len(rfmScores) != len(sums) {
-		return fmt.Errorf("scoring: %d RFM scores for %d summaries", len(rfmScores), len(sums))
-	}
 	stop()
 
-	// Writing.
+	// Writing (the RFM quintiles are computed as the rows are written).
 	stop = rs.phase(&rs.timings.Writing)
-	if err := rs.write(ctx, sums, custs, rfmScores, scores); err != nil {
+	if err := rs.write(ctx, sums, custs, rfm, scores); err != nil {
 		return err
 	}
 	stop()
-	sums, custs, rfmScores, scores = nil, nil, nil, nil
+	sums, custs, rfm, scores = nil, nil, nil, nil
 
 	// Baskets.
 	stop = rs.phase(&rs.timings.Baskets)
@@ -542,15 +537,18 @@ func (rs *runState) read(ctx context.Context) ([]analytics.Summary, []customer, 
 		other := map[string]*store.AnalyticsCurrency{}
 		endDay := rs.end.Unix() / 86400
 		var (
-			cur      int64
-			hadOther bool
-			buf      []store.AnalyticsOrder
-			txs      []analytics.Transaction
-			read     int64
+			cur  int64
+			seen []*store.AnalyticsCurrency // the other currencies the current customer bought in
+			buf  []store.AnalyticsOrder
+			txs  []analytics.Transaction
+			read int64
 		)
 		flush := func() error {
+			for _, oc := range seen {
+				oc.Customers++
+			}
 			if len(buf) == 0 {
-				if hadOther {
+				if len(seen) > 0 {
 					rs.skipped.CustomersOtherCurrencyOnly++
 				}
 				return nil
@@ -608,7 +606,7 @@ func (rs *runState) read(ctx context.Context) ([]analytics.Summary, []customer, 
 				if err := flush(); err != nil {
 					return err
 				}
-				cur, hadOther = o.ContactID, false
+				cur, seen = o.ContactID, seen[:0]
 			}
 			read++
 			if read%20000 == 0 {
@@ -617,13 +615,15 @@ func (rs *runState) read(ctx context.Context) ([]analytics.Summary, []customer, 
 				}
 			}
 			if o.Currency != rs.currency {
-				hadOther = true
 				oc := other[o.Currency]
 				if oc == nil {
 					oc = &store.AnalyticsCurrency{Currency: o.Currency}
 					other[o.Currency] = oc
 				}
 				oc.Orders++
+				if !slices.Contains(seen, oc) {
+					seen = append(seen, oc)
+				}
 				return nil
 			}
 			buf = append(buf, *o)
@@ -639,7 +639,6 @@ func (rs *runState) read(ctx context.Context) ([]analytics.Summary, []customer, 
 		rs.run.Orders -= rs.skipped.OrdersAfterEnd
 		for _, c := range currencies {
 			if oc := other[c.Currency]; oc != nil {
-				oc.Customers = c.Customers
 				rs.skipped.OtherCurrencies = append(rs.skipped.OtherCurrencies, *oc)
 			}
 		}
@@ -739,55 +738,77 @@ func (rs *runState) minor(v float64) *int64 {
 }
 
 // write stores the rows of customer_scores in batches, each with the
-// customers' segments of the run in use before.
-func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs []customer, rfmScores []analytics.RFMScore, scores []analytics.Score) error {
+// customers' segments of the run in use before. The RFM scores come from
+// rfm.EachScore, in customer id order: the order of sums.
+func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs []customer, rfm *analytics.RFM, scores []analytics.Score) error {
 	n := int64(len(sums))
 	if err := rs.report(ctx, PhaseWriting, 0, n, true); err != nil {
 		return err
 	}
-	batch := make([]store.CustomerScore, 0, rs.s.opts.WriteBatch)
+	size := rs.s.opts.WriteBatch
+	batch := make([]store.CustomerScore, 0, size)
 	fitted, spend := rs.run.ModelStatus == StatusOK, rs.run.SpendStatus == StatusOK
-	for lo := 0; lo < len(sums); lo += rs.s.opts.WriteBatch {
-		hi := min(lo+rs.s.opts.WriteBatch, len(sums))
-		batch = batch[:0]
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
 		err := rs.s.db.Write(ctx, func(tx *store.Tx) error {
-			var prev map[int64]string
 			if rs.hasPrev {
-				var err error
-				if prev, err = tx.ScoreSegments(ctx, rs.prevRun, custs[lo].contact, custs[hi-1].contact); err != nil {
+				prev, err := tx.ScoreSegments(ctx, rs.prevRun, batch[0].ContactID, batch[len(batch)-1].ContactID)
+				if err != nil {
 					return err
 				}
-			}
-			for i := lo; i < hi; i++ {
-				sm, c, r := &sums[i], &custs[i], &rfmScores[i]
-				if r.Customer != sm.Customer {
-					return fmt.Errorf("writing: RFM customer %s beside summary %s", r.Customer, sm.Customer)
+				for i := range batch {
+					batch[i].PrevSegment = prev[batch[i].ContactID]
 				}
-				row := store.CustomerScore{RunID: rs.run.ID, ContactID: c.contact, Currency: rs.currency, Orders: int64(c.orders),
-					TotalSpent: c.spent, FirstOrderAt: time.Unix(c.first, 0).UTC(), LastOrderAt: time.Unix(c.last, 0).UTC(),
-					Frequency: sm.Frequency, Recency: sm.Recency, Age: sm.T, RecencyDays: r.Recency,
-					R: r.R, F: r.F, M: r.M, Cell: r.Cell, Segment: r.Segment, PrevSegment: prev[c.contact]}
-				if mv := rs.minor(sm.MonetaryValue); mv != nil {
-					row.MonetaryValue = *mv
-				}
-				if fitted {
-					sc := &scores[i]
-					row.PAlive, row.ChurnRisk, row.ChurnBand = ptr(sc.PAlive), ptr(sc.ChurnRisk), sc.RiskBand.String()
-					row.ExpectedPurchases = ptr(sc.ExpectedPurchases)
-					if spend {
-						row.ExpectedValue, row.CLV = rs.minor(sc.ExpectedValue), rs.minor(sc.CLV)
-					}
-				}
-				batch = append(batch, row)
 			}
 			return tx.InsertCustomerScores(ctx, batch)
 		})
 		if err != nil {
 			return err
 		}
-		if err := rs.report(ctx, PhaseWriting, int64(hi), n, false); err != nil {
-			return err
+		batch = batch[:0]
+		return nil
+	}
+	i := 0
+	err := rfm.EachScore(func(r analytics.RFMScore) error {
+		if i >= len(sums) || r.Customer != sums[i].Customer {
+			return fmt.Errorf("writing: RFM customer %s beside summary %d of %d", r.Customer, i, len(sums))
 		}
+		sm, c := &sums[i], &custs[i]
+		row := store.CustomerScore{RunID: rs.run.ID, ContactID: c.contact, Currency: rs.currency, Orders: int64(c.orders),
+			TotalSpent: c.spent, FirstOrderAt: time.Unix(c.first, 0).UTC(), LastOrderAt: time.Unix(c.last, 0).UTC(),
+			Frequency: sm.Frequency, Recency: sm.Recency, Age: sm.T, RecencyDays: r.Recency,
+			R: r.R, F: r.F, M: r.M, Cell: r.Cell, Segment: r.Segment}
+		if mv := rs.minor(sm.MonetaryValue); mv != nil {
+			row.MonetaryValue = *mv
+		}
+		if fitted {
+			sc := &scores[i]
+			row.PAlive, row.ChurnRisk, row.ChurnBand = ptr(sc.PAlive), ptr(sc.ChurnRisk), sc.RiskBand.String()
+			row.ExpectedPurchases = ptr(sc.ExpectedPurchases)
+			if spend {
+				row.ExpectedValue, row.CLV = rs.minor(sc.ExpectedValue), rs.minor(sc.CLV)
+			}
+		}
+		batch = append(batch, row)
+		i++
+		if len(batch) == size {
+			if err := flush(); err != nil {
+				return err
+			}
+			return rs.report(ctx, PhaseWriting, int64(i), n, false)
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil && i != len(sums) {
+		err = fmt.Errorf("writing: %d RFM scores for %d summaries", i, len(sums))
+	}
+	if err != nil {
+		return err
 	}
 	return rs.report(ctx, PhaseWriting, n, n, true)
 }
