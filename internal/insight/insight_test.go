@@ -2,6 +2,7 @@ package insight
 
 import (
 	"bufio"
+	"encoding/json"
 	"context"
 	"errors"
 	"io"
@@ -701,4 +702,84 @@ func sumTxs(txs []analytics.Transaction, end time.Time) []analytics.Transaction 
 		}
 	}
 	return out
+}
+
+// TestRecomputeStale: a run whose process died without a job to restart
+// it (a command killed mid-run) blocks nothing for long: once it has shown
+// no sign of life for staleAfter, asking for a run gives it up and starts
+// a new one; and a recompute job works every queued run, also those that
+// got no job of their own.
+func TestRecomputeStale(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		now := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+		db.Now = func() time.Time { return now }
+		for p := int64(1); p <= 40; p++ {
+			e.order(p, "IRR", now.AddDate(0, 0, -int(p)*3), 100000*p)
+			e.order(p, "IRR", now.AddDate(0, 0, -int(p)), 50000)
+		}
+		ctx, cancel := context.WithCancel(e.ctx)
+		e.svc.progress = func(phase string, done int64) error {
+			if phase == PhaseWriting {
+				cancel()
+			}
+			return nil
+		}
+		if _, err := e.svc.RunNow(ctx, ViaCLI, "", nil); !errors.Is(err, context.Canceled) {
+			t.Fatalf("killed run: %v", err)
+		}
+		e.svc.progress = nil
+		dead, _, err := e.svc.CurrentRun(e.ctx)
+		if err != nil || dead != nil {
+			t.Fatalf("current after a killed first run: %v %v", dead, err)
+		}
+		if r, created, err := e.svc.Recompute(e.ctx, ViaWeb, ""); err != nil || created || r.Status != store.RunRunning {
+			t.Fatalf("ask at once: %+v %v %v", r, created, err)
+		} else {
+			dead = r
+		}
+		if _, err := e.svc.RunNow(e.ctx, ViaCLI, "", nil); crm.ErrorCode(err) != crm.ECONFLICT {
+			t.Fatalf("command while another runs: %v", err)
+		}
+		now = now.Add(staleAfter + time.Minute)
+		r, created, err := e.svc.Recompute(e.ctx, ViaWeb, "")
+		if err != nil || !created || r.ID == dead.ID {
+			t.Fatalf("ask after the dead run went quiet: %+v %v %v", r, created, err)
+		}
+		if old, _ := e.svc.Run(e.ctx, dead.ID); old.Status != store.RunFailed || !strings.Contains(old.Message, "Interrupted") {
+			t.Fatalf("the dead run: %+v", old)
+		}
+		// A second queued run without a job of its own is worked by the
+		// first run's job too.
+		var orphan store.AnalyticsRun
+		err = db.Write(e.ctx, func(tx *store.Tx) error {
+			orphan = store.AnalyticsRun{Status: store.RunQueued, Via: ViaAPI, Params: `{"settings":` + mustJSON(t, DefaultSettings()) + `}`}
+			return tx.InsertAnalyticsRun(e.ctx, &orphan)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runner := jobs.NewRunner(db, quiet, jobs.Options{})
+		e.svc.RegisterJobs(runner)
+		if n, err := runner.RunOnce(e.ctx); err != nil || n != 1 {
+			t.Fatalf("run once: %d %v", n, err)
+		}
+		for _, id := range []int64{r.ID, orphan.ID} {
+			if done, err := e.svc.Run(e.ctx, id); err != nil || done.Status != store.RunDone {
+				t.Errorf("run %d: %+v %v", id, done, err)
+			}
+		}
+		if cur, _, _ := e.svc.CurrentRun(e.ctx); cur == nil || cur.ID != orphan.ID || cur.Customers != 40 {
+			t.Errorf("current %+v", cur)
+		}
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

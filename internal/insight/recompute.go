@@ -58,6 +58,14 @@ const (
 
 var errActive = crm.Errorf(crm.ECONFLICT, "A recompute is already queued or running.")
 
+const (
+	// heartbeat is how often a running run records that it is alive;
+	// staleAfter how long without a sign of life makes a running run
+	// dead (its process was killed): asking for a run then gives it up.
+	heartbeat  = 30 * time.Second
+	staleAfter = 5 * time.Minute
+)
+
 // Recompute asks for a run now: a new run is queued as a job and
 // returned with created true; when one is already queued or running, that
 // one is returned with created false. end, "YYYY-MM-DD" or "", is the
@@ -143,7 +151,16 @@ func (s *Service) newRun(ctx context.Context, tx *store.Tx, via, end string) (*s
 		return nil, false, err
 	}
 	if r, err := tx.ActiveAnalyticsRun(ctx); err == nil {
-		return r, false, nil
+		if r.Status != store.RunRunning || tx.Now().Sub(r.UpdatedAt) < staleAfter {
+			return r, false, nil
+		}
+		// Its process died (a running run shows a sign of life every
+		// heartbeat): it is given up, and a new one starts.
+		r.Status, r.Message = store.RunFailed, fmt.Sprintf("Interrupted: no sign of life since %s.", r.UpdatedAt.Format(time.RFC3339))
+		r.FinishedAt = ptr(tx.Now())
+		if err := tx.SaveAnalyticsRun(ctx, r); err != nil {
+			return nil, false, err
+		}
 	} else if crm.ErrorCode(err) != crm.ENOTFOUND {
 		return nil, false, err
 	}
@@ -173,7 +190,32 @@ func (s *Service) handleRecomputeJob(ctx context.Context, j *jobs.Claimed) error
 	if err != nil && ctx.Err() == nil {
 		return jobs.Permanent(err) // the run is marked failed; asking again starts a new one
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A run asked for while this job was held by a worker that died got
+	// no job of its own (the unique key was taken): work the queued ones.
+	for ctx.Err() == nil {
+		var next *store.AnalyticsRun
+		err := s.db.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			next, err = tx.NextQueuedAnalyticsRun(ctx)
+			return err
+		})
+		if crm.ErrorCode(err) == crm.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.execute(ctx, next.ID, nil); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			return jobs.Permanent(err)
+		}
+	}
+	return ctx.Err()
 }
 
 // handleNightlyJob runs the nightly recompute, unless the settings moved
@@ -334,7 +376,10 @@ func (s *Service) execute(ctx context.Context, id int64, progress func(Progress)
 	}); err != nil {
 		return err
 	}
-	if err := rs.work(ctx); err != nil {
+	stopBeat := s.beat(ctx, run.ID)
+	err = rs.work(ctx)
+	stopBeat()
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -352,6 +397,33 @@ func (s *Service) execute(ctx context.Context, id int64, progress func(Progress)
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// beat records every heartbeat that run id is alive, until stop is called.
+func (s *Service) beat(ctx context.Context, id int64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.TouchAnalyticsRun(ctx, id) }); err != nil && ctx.Err() == nil {
+					s.log.Warn("insight: heartbeat", "run", id, "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
 
 // fail marks a run failed with err's message and returns err.
 func (s *Service) fail(ctx context.Context, run *store.AnalyticsRun, err error) error {
@@ -470,6 +542,10 @@ func (rs *runState) work(ctx context.Context) error {
 	stop = rs.phase(&rs.timings.Fitting)
 	model, gg := rs.fit(sums)
 	stop()
+	// What is known so far shows while the rows are written.
+	if err := rs.s.db.Write(ctx, func(tx *store.Tx) error { return tx.SaveAnalyticsRun(ctx, rs.run) }); err != nil {
+		return err
+	}
 
 	// Scoring.
 	if err := rs.report(ctx, PhaseScoring, 0, 1, true); err != nil {

@@ -141,6 +141,23 @@ func (tx *Tx) SetAnalyticsRunProgress(ctx context.Context, id int64, phase strin
 	return err
 }
 
+// TouchAnalyticsRun records that a running run is alive (its updated_at).
+func (tx *Tx) TouchAnalyticsRun(ctx context.Context, id int64) error {
+	_, err := tx.Exec(ctx, `UPDATE analytics_runs SET updated_at = ? WHERE id = ? AND status = 'running'`, tx.now, id)
+	return err
+}
+
+// NextQueuedAnalyticsRun returns the oldest queued run, ENOTFOUND when
+// none is.
+func (tx *Tx) NextQueuedAnalyticsRun(ctx context.Context) (*AnalyticsRun, error) {
+	r, err := scanAnalyticsRun(tx.QueryRow(ctx, `SELECT `+analyticsRunColumns+` FROM analytics_runs
+		WHERE status = 'queued' ORDER BY id LIMIT 1`))
+	if err != nil {
+		return nil, tx.NotFound(err, "Analytics run")
+	}
+	return r, nil
+}
+
 // FindAnalyticsRun returns a run, ENOTFOUND when there is none.
 func (tx *Tx) FindAnalyticsRun(ctx context.Context, id int64) (*AnalyticsRun, error) {
 	r, err := scanAnalyticsRun(tx.QueryRow(ctx, `SELECT `+analyticsRunColumns+` FROM analytics_runs WHERE id = ?`, id))
