@@ -139,7 +139,7 @@ func (w workState) needsRebuild() bool {
 }
 
 // state reads report_state, setting the business time zone the first
-// time: the zone of the first administrator, else UTC.
+// time there is an administrator: their time zone (UTC until then).
 func (s *Service) state(ctx context.Context) (workState, error) {
 	var w workState
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
@@ -158,7 +158,13 @@ func (s *Service) state(ctx context.Context) (workState, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := time.LoadLocation(z); z == "" || err != nil {
+		if z == "" {
+			// No administrator yet (a new installation before setup): UTC
+			// for now, and the first administrator's zone once there is one.
+			w.timeZone = "UTC"
+			return nil
+		}
+		if _, err := time.LoadLocation(z); err != nil {
 			z = "UTC"
 		}
 		w.timeZone = z
@@ -210,9 +216,10 @@ func (s *Service) rebuild(ctx context.Context, zone string) error {
 			var facts []store.OrderFact
 			flush := func() {
 				if cur > 0 && len(facts) > 0 {
-					c := customerOf(cur, facts, loc)
-					b.addCustomer(c, 1)
-					customers = append(customers, c)
+					if c := customerOf(cur, facts, loc); len(c.MonthsG) > 0 {
+						b.addCustomer(c, 1)
+						customers = append(customers, c)
+					}
 				}
 				facts = facts[:0]
 			}
@@ -357,10 +364,15 @@ func (b *builder) cellRows() []store.CohortCell {
 }
 
 // customerOf computes a customer's months (both calendars) and net spend
-// per currency from their orders.
+// per currency from their orders. Only orders of positive value are
+// purchases (a free sample or a zero-price correction is not): a customer
+// with none has no months and no row.
 func customerOf(id int64, facts []store.OrderFact, loc *time.Location) *store.ReportCustomer {
 	c := &store.ReportCustomer{ContactID: id}
 	for _, f := range facts {
+		if f.Total <= 0 {
+			continue
+		}
 		d := DayOf(f.PlacedAt, loc)
 		c.MonthsG = append(c.MonthsG, int(MonthOf(d, Gregorian)))
 		c.MonthsJ = append(c.MonthsJ, int(MonthOf(d, Jalali)))
@@ -579,6 +591,9 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 			return err
 		}
 		out.TimeZone, out.Zone = m[stateTimeZone], m[stateZone]
+		if out.TimeZone == "" {
+			out.TimeZone = "UTC" // until there is an administrator (see state)
+		}
 		out.BuiltAt, _ = time.Parse(time.RFC3339Nano, m[stateBuiltAt])
 		out.UpdatedAt, _ = time.Parse(time.RFC3339Nano, m[stateChanged])
 		out.Rebuilding = out.BuiltAt.IsZero() || m[stateRebuild] == "1" || out.Zone != out.TimeZone

@@ -21,6 +21,9 @@ type reportColumn struct {
 	Label   string // translated header
 	Num     bool   // numbers: aligned to the end
 	CSVOnly bool   // in the CSV export only (machine-readable extras such as ISO dates)
+	// CSVLabel, when set, is the header in the CSV (where a terse page
+	// header such as "+1" would be read as a number).
+	CSVLabel string
 }
 
 // reportCell is one value: Text for the page (the user's digits and
@@ -61,8 +64,8 @@ func (t *reportTable) Cell(row []reportCell, i int) reportCell {
 }
 
 // writeCSV writes the table as CSV: UTF-8 with a byte-order mark (so that
-// Excel reads Persian and Arabic text as UTF-8), a header row, the rows
-// and the totals. Every value is the number shown on the page, written
+// Excel reads Persian and Arabic text as UTF-8), a header row (in the
+// user's language, ASCII digits), the rows and the totals. Every value is the number shown on the page, written
 // for machines.
 func (t *reportTable) writeCSV(w io.Writer) error {
 	if _, err := io.WriteString(w, "\ufeff"); err != nil {
@@ -72,7 +75,11 @@ func (t *reportTable) writeCSV(w io.Writer) error {
 	cw.UseCRLF = true
 	head := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
-		head[i] = csvSafe(c.Label)
+		label := c.Label
+		if c.CSVLabel != "" {
+			label = c.CSVLabel
+		}
+		head[i] = csvSafe(text.ToASCIIDigits(label))
 	}
 	if err := cw.Write(head); err != nil {
 		return err

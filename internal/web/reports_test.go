@@ -353,7 +353,8 @@ func TestReportCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) != 3 || recs[1][0] != "فروردین 1404" || recs[1][3] != "2" || recs[1][4] != "100.0" || recs[1][5] != "50.0" {
+		if len(recs) != 3 || len(recs[1]) != 8 || recs[1][0] != "فروردین 1404" || recs[1][3] != "2" || recs[1][4] != "100.0" || recs[1][5] != "50.0" ||
+			recs[1][6] != "2" || recs[1][7] != "1" || recs[0][4] != "سهم پس از 0 ماه" || recs[0][7] != "مشتریان پس از 1 ماه" {
 			t.Errorf("cohorts CSV %q", recs)
 		}
 		// A widget that is not on the dashboard, a bad range.

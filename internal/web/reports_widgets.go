@@ -274,7 +274,11 @@ func loadCohorts(s *server, rq *reportRequest) (*reportPanel, error) {
 	for k := 0; k < co.Offsets; k++ {
 		label := p.T("reports.col.month_n", "n", k)
 		hm.ColLabels = append(hm.ColLabels, label)
-		tbl.Columns = append(tbl.Columns, reportColumn{Label: label, Num: true})
+		tbl.Columns = append(tbl.Columns, reportColumn{Label: label, Num: true, CSVLabel: p.T("reports.col.share_after", "n", k)})
+	}
+	// The counts behind the shares, in the CSV only (the page shows shares).
+	for k := 0; k < co.Offsets; k++ {
+		tbl.Columns = append(tbl.Columns, reportColumn{Label: p.T("reports.col.customers_after", "n", k), CSVOnly: true})
 	}
 	any := false
 	for _, r := range co.Rows {
@@ -286,6 +290,16 @@ func loadCohorts(s *server, rq *reportRequest) (*reportPanel, error) {
 			v := r.Rate(k)
 			vals = append(vals, v)
 			row = append(row, shareCell(p, v))
+		}
+		for range co.Offsets - len(r.Active) {
+			row = append(row, reportCell{}) // months not reached yet
+		}
+		for k := range co.Offsets {
+			if k < len(r.Active) {
+				row = append(row, intCell(p, r.Active[k]))
+			} else {
+				row = append(row, reportCell{})
+			}
 		}
 		if r.Size > 0 {
 			any = true
