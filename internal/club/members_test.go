@@ -256,3 +256,47 @@ func TestCouponTerms(t *testing.T) {
 		}
 	})
 }
+
+// TestRewardValidity: a reward outside its dates, or switched off, cannot
+// be redeemed; the voucher a captured reward issues ends valid_days later.
+func TestRewardValidity(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		p := e.program(func(in *club.ProgramInput) { in.PendingDays = 0 })
+		m := e.member(p, "Valid")
+		e.order(m, 100_00, time.Time{}) // 1000 points
+		later, past := e.now().Add(24*time.Hour), e.now().Add(-time.Hour)
+		off := false
+		for _, in := range []club.RewardInput{
+			{ProgramID: p.ID, Name: "Soon", Kind: club.RewardGiftCard, Value: 100, Cost: 10, StartsAt: &later},
+			{ProgramID: p.ID, Name: "Over", Kind: club.RewardGiftCard, Value: 100, Cost: 10, EndsAt: &past},
+			{ProgramID: p.ID, Name: "Off", Kind: club.RewardGiftCard, Value: 100, Cost: 10, Active: &off},
+		} {
+			r, err := e.svc.CreateReward(e.ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.Redeem(e.ctx, club.RedeemRequest{MemberID: m.ID, RewardID: r.ID}); code(t, err) != crm.ECONFLICT {
+				t.Errorf("%s: %v", in.Name, err)
+			}
+		}
+		r, err := e.svc.CreateReward(e.ctx, club.RewardInput{ProgramID: p.ID, Name: "Now", Kind: club.RewardCoupon, Percent: 20, Cost: 10, ValidDays: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := e.svc.Redeem(e.ctx, club.RedeemRequest{MemberID: m.ID, RewardID: r.ID, Capture: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.svc.ValidateCoupon(e.ctx, club.CouponCheck{Code: d.CouponCode, ContactID: m.ContactID, Amount: 50_00, Currency: "USD"})
+		if err != nil || !v.Valid || v.Discount != 10_00 || v.Coupon.EndsAt == nil || !v.Coupon.EndsAt.Equal(e.now().AddDate(0, 0, 30)) {
+			t.Fatalf("voucher %+v %v", v, err)
+		}
+		e.clk.Advance(31 * day)
+		if v, err := e.svc.ValidateCoupon(e.ctx, club.CouponCheck{Code: d.CouponCode, ContactID: m.ContactID, Amount: 50_00, Currency: "USD"}); err != nil || v.Reason != "ended" {
+			t.Fatalf("voucher after 31 days: %+v %v", v, err)
+		}
+		e.balances(m.ID, 990, 0, 0)
+		e.check()
+	})
+}
