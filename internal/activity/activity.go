@@ -149,6 +149,8 @@ type NotePayload struct {
 // timeline card: updates, completion and reopening rewrite it.
 type TaskPayload struct {
 	TaskID       int64      `json:"task_id"`
+	Kind         string     `json:"kind,omitempty"`    // call, meeting; "" or task for a to-do
+	DealID       int64      `json:"deal_id,omitempty"` // the deal it is about
 	Title        string     `json:"title"`
 	DueAt        *time.Time `json:"due_at,omitempty"`
 	RemindAt     *time.Time `json:"remind_at,omitempty"`

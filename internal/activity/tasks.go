@@ -3,6 +3,7 @@ package activity
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // RemindAt set to a nil *time.Time clear the date; AssigneeID 0 leaves the
 // task unassigned.
 type TaskUpdate struct {
+	Kind       *string     `json:"kind,omitempty"`
 	Title      *string     `json:"title,omitempty"`
 	Notes      *string     `json:"notes,omitempty"`
 	DueAt      **time.Time `json:"due_at,omitempty"`
@@ -21,22 +23,27 @@ type TaskUpdate struct {
 	AssigneeID *int64      `json:"assignee_id,omitempty"`
 }
 
-// CreateTask adds a task, usually about a person or a company (then it
-// shows on their timeline). The title is required; due and reminder times
-// are optional and independent (a reminder before the due time is the
-// usual case). The assignee defaults to the creator and must be an active
-// user; assigning someone else notifies them. A reminder time schedules a
-// job that notifies the assignee then, if the task is still open.
+// CreateTask adds a task (a to-do, a call or a meeting: Kind, "task" when
+// empty), usually about a person, a company or a deal (then it shows on
+// their timeline; a task about a deal is also about the deal's person and
+// company unless it names others). The title is required; due and
+// reminder times are optional and independent (a reminder before the due
+// time is the usual case). The assignee defaults to the creator and must
+// be an active user; assigning someone else notifies them. A reminder
+// time schedules a job that notifies the assignee then, if the task is
+// still open.
 func (s *Service) CreateTask(ctx context.Context, in crm.Task) (*crm.Task, error) {
 	if err := crm.Authorize(ctx, crm.PermContactsWrite, true); err != nil {
 		return nil, err
 	}
 	actor := crm.UserIDFromContext(ctx)
 	t := &crm.Task{
+		Kind:       strings.TrimSpace(in.Kind),
 		Title:      strings.TrimSpace(in.Title),
 		Notes:      strings.TrimSpace(in.Notes),
 		ContactID:  in.ContactID,
 		CompanyID:  in.CompanyID,
+		DealID:     in.DealID,
 		AssigneeID: in.AssigneeID,
 		DueAt:      dateOrNil(in.DueAt),
 		RemindAt:   dateOrNil(in.RemindAt),
@@ -45,10 +52,16 @@ func (s *Service) CreateTask(ctx context.Context, in crm.Task) (*crm.Task, error
 	if t.AssigneeID == 0 {
 		t.AssigneeID = actor
 	}
+	if t.Kind == "" {
+		t.Kind = crm.ActivityTask
+	}
 	var v crm.Validation
 	validateTask(&v, t)
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := checkTargets(ctx, tx, &v, t.ContactID, t.CompanyID, false); err != nil {
+			return err
+		}
+		if err := dealTarget(ctx, tx, &v, t); err != nil {
 			return err
 		}
 		assignee, err := checkAssignee(ctx, tx, &v, t.AssigneeID)
@@ -91,6 +104,12 @@ func (s *Service) UpdateTask(ctx context.Context, id int64, up TaskUpdate) (*crm
 		}
 		before := *t
 		var changed []string
+		if up.Kind != nil {
+			t.Kind = strings.TrimSpace(*up.Kind)
+			if t.Kind != before.Kind {
+				changed = append(changed, "kind")
+			}
+		}
 		if up.Title != nil {
 			t.Title = strings.TrimSpace(*up.Title)
 			if t.Title != before.Title {
@@ -327,6 +346,9 @@ func (s *Service) MyReminders(ctx context.Context, userID int64, limit int) ([]*
 }
 
 func validateTask(v *crm.Validation, t *crm.Task) {
+	if !slices.Contains(crm.ActivityKinds, t.Kind) {
+		v.Add("kind", "Use task, call or meeting.")
+	}
 	switch {
 	case t.Title == "":
 		v.Add("title", "A task needs a title.")
@@ -357,8 +379,28 @@ func checkAssignee(ctx context.Context, tx *store.Tx, v *crm.Validation, id int6
 	return u, nil
 }
 
+// dealTarget checks a task's deal (0: none) and, when the task names no
+// person or company, makes it about the deal's.
+func dealTarget(ctx context.Context, tx *store.Tx, v *crm.Validation, t *crm.Task) error {
+	if t.DealID == 0 {
+		return nil
+	}
+	contactID, companyID, ok, err := tx.DealParties(ctx, t.DealID)
+	if err != nil {
+		return err
+	}
+	if !ok || t.DealID < 0 {
+		v.Add("deal_id", "This deal does not exist.")
+		return nil
+	}
+	if t.ContactID == 0 && t.CompanyID == 0 {
+		t.ContactID, t.CompanyID = contactID, companyID
+	}
+	return nil
+}
+
 func taskCard(t *crm.Task, assignee store.UserRef) TaskPayload {
-	return TaskPayload{TaskID: t.ID, Title: t.Title, DueAt: t.DueAt, RemindAt: t.RemindAt,
+	return TaskPayload{TaskID: t.ID, Kind: t.Kind, DealID: t.DealID, Title: t.Title, DueAt: t.DueAt, RemindAt: t.RemindAt,
 		AssigneeID: t.AssigneeID, AssigneeName: assignee.Name, DoneAt: t.DoneAt}
 }
 

@@ -64,14 +64,36 @@ func (s *Service) ResolveCustomer(ctx context.Context, tx *store.Tx, ref crm.Cus
 		}
 		return 0, customerError(field, "Say who bought: a contact id, a phone or an email.")
 	}
-	// Two orders from a new number at the same moment must make one
-	// person: the keys are locked (PostgreSQL) until this transaction ends.
+	if best, err := firstMatch(ctx, tx, keys); err != nil || best != 0 {
+		return best, err
+	}
+	r, err := s.row(ctx, tx, c, false, nil)
+	if err != nil {
+		return 0, customerFields(err)
+	}
+	if err := tx.InsertContact(ctx, r); err != nil {
+		return 0, err
+	}
+	if err := tx.Audit(ctx, "contact.create", "contact", c.ID, nil, c); err != nil {
+		return 0, err
+	}
+	if err := tx.Emit(ctx, contactEvent(crm.EventContactCreated, c, snapshot(c))); err != nil {
+		return 0, err
+	}
+	return c.ID, nil
+}
+
+// firstMatch locks keys (PostgreSQL: two orders or conversions from a new
+// number at the same moment must make one person, so the keys stay locked
+// until the transaction ends) and returns the oldest person holding the
+// first key that anyone holds (phone before email), or 0.
+func firstMatch(ctx context.Context, tx *store.Tx, keys []store.ContactKey) (int64, error) {
 	for _, k := range keys {
 		if err := tx.AdvisoryLock(ctx, "contact-key:"+k.Kind+":"+k.Value); err != nil {
 			return 0, err
 		}
 	}
-	for _, k := range keys { // phone first, then email
+	for _, k := range keys {
 		found, err := tx.FindDuplicateContacts(ctx, []store.ContactKey{k}, nil)
 		if err != nil {
 			return 0, err
@@ -88,20 +110,7 @@ func (s *Service) ResolveCustomer(ctx context.Context, tx *store.Tx, ref crm.Cus
 			return best, nil
 		}
 	}
-	r, err := s.row(ctx, tx, c, false, nil)
-	if err != nil {
-		return 0, customerFields(err)
-	}
-	if err := tx.InsertContact(ctx, r); err != nil {
-		return 0, err
-	}
-	if err := tx.Audit(ctx, "contact.create", "contact", c.ID, nil, c); err != nil {
-		return 0, err
-	}
-	if err := tx.Emit(ctx, contactEvent(crm.EventContactCreated, c, snapshot(c))); err != nil {
-		return 0, err
-	}
-	return c.ID, nil
+	return 0, nil
 }
 
 func customerError(field, format string, args ...any) error {

@@ -226,13 +226,17 @@ type Note struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Task is something to do, usually about a customer.
+// Task is something to do, usually about a customer: a to-do, a call or
+// a meeting (Kind, one of ActivityKinds), about a person, a company and/or
+// a deal.
 type Task struct {
 	ID         int64      `json:"id"`
+	Kind       string     `json:"kind"`
 	Title      string     `json:"title"`
 	Notes      string     `json:"notes,omitempty"`
 	ContactID  int64      `json:"contact_id,omitempty"`
 	CompanyID  int64      `json:"company_id,omitempty"`
+	DealID     int64      `json:"deal_id,omitempty"`
 	AssigneeID int64      `json:"assignee_id,omitempty"`
 	DueAt      *time.Time `json:"due_at"`
 	RemindAt   *time.Time `json:"remind_at"`
@@ -247,7 +251,9 @@ type TaskFilter struct {
 	AssigneeID int64
 	ContactID  int64
 	CompanyID  int64
-	Open       *bool // true: not done; false: done
+	DealID     int64
+	Kind       string // task, call, meeting; "" any
+	Open       *bool  // true: not done; false: done
 	DueBefore  *time.Time
 	Limit      int
 	After      string

@@ -38,6 +38,7 @@ const (
 	PermContactsExport Permission = "contacts:export"
 	PermSalesRead      Permission = "sales:read"
 	PermSalesWrite     Permission = "sales:write"
+	PermSalesManage    Permission = "sales:manage" // the products catalogue
 	PermServiceRead    Permission = "service:read"
 	PermServiceWrite   Permission = "service:write"
 	PermMarketingRead  Permission = "marketing:read"
@@ -54,7 +55,7 @@ var rolePerms = map[Role][]Permission{
 	RoleAdmin: nil, // every permission
 	RoleManager: {PermAuditRead, PermTokensOwn,
 		PermContactsRead, PermContactsWrite, PermContactsDelete, PermContactsExport,
-		PermSalesRead, PermSalesWrite, PermServiceRead, PermServiceWrite,
+		PermSalesRead, PermSalesWrite, PermSalesManage, PermServiceRead, PermServiceWrite,
 		PermMarketingRead, PermMarketingWrite, PermOrdersRead, PermOrdersWrite, PermClubRead, PermClubWrite,
 		PermAutomation, PermReportsRead},
 	RoleSales: {PermTokensOwn, PermContactsRead, PermContactsWrite,

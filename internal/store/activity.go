@@ -174,7 +174,7 @@ func (tx *Tx) DeleteNote(ctx context.Context, id int64) error {
 
 // --- Tasks ---
 
-const taskColumns = `id, title, notes, COALESCE(contact_id, 0), COALESCE(company_id, 0), COALESCE(assignee_id, 0),
+const taskColumns = `id, kind, title, notes, COALESCE(contact_id, 0), COALESCE(company_id, 0), COALESCE(deal_id, 0), COALESCE(assignee_id, 0),
 	due_at, remind_at, done_at, COALESCE(created_by, 0), created_at, updated_at`
 
 func scanTask(row interface{ Scan(...any) error }) (*crm.Task, error) {
@@ -182,7 +182,7 @@ func scanTask(row interface{ Scan(...any) error }) (*crm.Task, error) {
 		t                  crm.Task
 		due, remind, doneT sql.NullTime
 	)
-	err := row.Scan(&t.ID, &t.Title, &t.Notes, &t.ContactID, &t.CompanyID, &t.AssigneeID,
+	err := row.Scan(&t.ID, &t.Kind, &t.Title, &t.Notes, &t.ContactID, &t.CompanyID, &t.DealID, &t.AssigneeID,
 		&due, &remind, &doneT, &t.CreatedBy, &t.CreatedAt, &t.UpdatedAt)
 	if err != nil {
 		return nil, err
@@ -212,9 +212,12 @@ func scanTasks(rows *sql.Rows) ([]*crm.Task, error) {
 func (tx *Tx) InsertTask(ctx context.Context, t *crm.Task) error {
 	t.CreatedAt, t.UpdatedAt = tx.now, tx.now
 	t.DueAt, t.RemindAt, t.DoneAt = utcMicroPtr(t.DueAt), utcMicroPtr(t.RemindAt), utcMicroPtr(t.DoneAt)
-	id, err := tx.InsertID(ctx, `INSERT INTO tasks (title, notes, contact_id, company_id, assignee_id, due_at, remind_at, done_at, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		t.Title, t.Notes, nullID(t.ContactID), nullID(t.CompanyID), nullID(t.AssigneeID),
+	if t.Kind == "" {
+		t.Kind = crm.ActivityTask
+	}
+	id, err := tx.InsertID(ctx, `INSERT INTO tasks (kind, title, notes, contact_id, company_id, deal_id, assignee_id, due_at, remind_at, done_at, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.Kind, t.Title, t.Notes, nullID(t.ContactID), nullID(t.CompanyID), nullID(t.DealID), nullID(t.AssigneeID),
 		nullableTime(t.DueAt), nullableTime(t.RemindAt), nullableTime(t.DoneAt), nullID(t.CreatedBy), tx.now, tx.now)
 	if err != nil {
 		return fmt.Errorf("store: insert task: %w", err)
@@ -232,14 +235,17 @@ func (tx *Tx) FindTask(ctx context.Context, id int64) (*crm.Task, error) {
 	return t, nil
 }
 
-// UpdateTask writes the changeable fields of t (title, notes, assignee,
-// due, remind, done) and sets UpdatedAt. The links to a person or company
-// stay as they are.
+// UpdateTask writes the changeable fields of t (kind, title, notes,
+// assignee, due, remind, done) and sets UpdatedAt. The links to a person,
+// company or deal stay as they are.
 func (tx *Tx) UpdateTask(ctx context.Context, t *crm.Task) error {
 	t.UpdatedAt = tx.now
 	t.DueAt, t.RemindAt, t.DoneAt = utcMicroPtr(t.DueAt), utcMicroPtr(t.RemindAt), utcMicroPtr(t.DoneAt)
-	return tx.expectOneRow(ctx, "Task", `UPDATE tasks SET title = ?, notes = ?, assignee_id = ?, due_at = ?, remind_at = ?, done_at = ?, updated_at = ?
-		WHERE id = ?`, t.Title, t.Notes, nullID(t.AssigneeID), nullableTime(t.DueAt), nullableTime(t.RemindAt), nullableTime(t.DoneAt), tx.now, t.ID)
+	if t.Kind == "" {
+		t.Kind = crm.ActivityTask
+	}
+	return tx.expectOneRow(ctx, "Task", `UPDATE tasks SET kind = ?, title = ?, notes = ?, assignee_id = ?, due_at = ?, remind_at = ?, done_at = ?, updated_at = ?
+		WHERE id = ?`, t.Kind, t.Title, t.Notes, nullID(t.AssigneeID), nullableTime(t.DueAt), nullableTime(t.RemindAt), nullableTime(t.DoneAt), tx.now, t.ID)
 }
 
 // DeleteTask removes a task, ENOTFOUND when there is none.
@@ -265,6 +271,12 @@ func (tx *Tx) ListTasks(ctx context.Context, f crm.TaskFilter) (tasks []*crm.Tas
 	}
 	if f.CompanyID != 0 {
 		w.add(`company_id = ?`, f.CompanyID)
+	}
+	if f.DealID != 0 {
+		w.add(`deal_id = ?`, f.DealID)
+	}
+	if f.Kind != "" {
+		w.add(`kind = ?`, f.Kind)
 	}
 	if f.Open != nil {
 		if *f.Open {
