@@ -294,6 +294,9 @@ func (s *Service) ListTasks(ctx context.Context, f crm.TaskFilter) ([]*crm.Task,
 	if err := crm.Authorize(ctx, crm.PermContactsRead, false); err != nil {
 		return nil, "", err
 	}
+	if f.Kind != "" && !slices.Contains(crm.ActivityKinds, f.Kind) {
+		return nil, "", &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"kind": "Use task, call or meeting."}}
+	}
 	var (
 		tasks []*crm.Task
 		next  string

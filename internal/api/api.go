@@ -22,6 +22,7 @@ import (
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
+	"github.com/pivand/pivand/internal/sales"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Options leaves it 0.
@@ -39,6 +40,7 @@ type Options struct {
 	Orders       *order.Service    // orders and returns; nil leaves /orders out
 	Club         *club.Service     // the customer club; nil leaves /club out
 	Insight      *insight.Service  // customer analytics; nil leaves /analytics out
+	Sales        *sales.Service    // leads, pipelines, deals, products, quotes, forecast; nil leaves them out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
 	// ("" is the system's temporary directory); MaxUploadBytes bounds one
@@ -56,6 +58,7 @@ type API struct {
 	orders   *order.Service
 	club     *club.Service
 	insight  *insight.Service
+	sales    *sales.Service
 	log      *slog.Logger
 	version  string
 	maxBody  int64
@@ -82,6 +85,7 @@ func New(opts Options) (*API, error) {
 		orders:   opts.Orders,
 		club:     opts.Club,
 		insight:  opts.Insight,
+		sales:    opts.Sales,
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,

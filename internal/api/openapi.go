@@ -80,7 +80,7 @@ var tagDescriptions = map[string]string{
 	"custom-fields": "Admin-defined fields on people and companies; values live in each record's custom object.",
 	"timeline":      "Everything that happened with a person or company, from every module, and interactions on any channel.",
 	"notes":         "Notes on a timeline; @mentions notify users.",
-	"tasks":         "Things to do, usually about a customer, with due and reminder times.",
+	"tasks":         "Activities: to-dos, calls and meetings (kind), usually about a customer or a deal, with due and reminder times.",
 	"notifications": "What needs your attention: mentions, assigned tasks, reminders.",
 	"search":        "One box that finds people and companies.",
 	"imports":       "CSV imports of people: upload, follow the progress, read the problems by line, cancel.",

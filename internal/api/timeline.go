@@ -54,10 +54,12 @@ type notePatch struct {
 
 // taskCreate is the body of POST /tasks.
 type taskCreate struct {
+	Kind       string     `json:"kind,omitempty"` // task (when absent), call or meeting
 	Title      string     `json:"title"`
 	Notes      string     `json:"notes,omitempty"`
 	ContactID  int64      `json:"contact_id,omitempty"`
 	CompanyID  int64      `json:"company_id,omitempty"`
+	DealID     int64      `json:"deal_id,omitempty"`
 	AssigneeID int64      `json:"assignee_id,omitempty"` // you when absent
 	DueAt      *time.Time `json:"due_at,omitempty"`
 	RemindAt   *time.Time `json:"remind_at,omitempty"`
@@ -66,6 +68,7 @@ type taskCreate struct {
 // taskPatch is the body of PATCH /tasks/{id}: members present are
 // changed; due_at or remind_at null clears that time.
 type taskPatch struct {
+	Kind       *string    `json:"kind,omitempty"`
 	Title      *string    `json:"title,omitempty"`
 	Notes      *string    `json:"notes,omitempty"`
 	DueAt      *time.Time `json:"due_at"`
@@ -83,6 +86,8 @@ var taskParams = []param{
 	{Name: "assignee_id", Type: "integer", Description: "Only tasks assigned to this user."},
 	{Name: "contact_id", Type: "integer", Description: "Only tasks about this person."},
 	{Name: "company_id", Type: "integer", Description: "Only tasks about this company."},
+	{Name: "deal_id", Type: "integer", Description: "Only activities about this deal."},
+	{Name: "kind", Enum: crm.ActivityKinds, Description: "Only activities of this kind: task, call or meeting."},
 	{Name: "open", Type: "boolean", Description: "true: only tasks not done; false: only done ones."},
 	{Name: "due_before", Description: "Only tasks due before: RFC 3339, or a date (YYYY-MM-DD), which includes that whole day."},
 }
@@ -224,6 +229,8 @@ func (a *API) handleTaskList(w http.ResponseWriter, r *http.Request) {
 		AssigneeID: queryInt64(r, "assignee_id", &v),
 		ContactID:  queryInt64(r, "contact_id", &v),
 		CompanyID:  queryInt64(r, "company_id", &v),
+		DealID:     queryInt64(r, "deal_id", &v),
+		Kind:       r.URL.Query().Get("kind"),
 		Open:       queryBool(r, "open", &v),
 		DueBefore:  queryTime(r, "due_before", true, &v),
 		Limit:      page.Limit,
@@ -247,8 +254,8 @@ func (a *API) handleTaskCreate(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	t, err := a.activity.CreateTask(r.Context(), crm.Task{Title: in.Title, Notes: in.Notes, ContactID: in.ContactID,
-		CompanyID: in.CompanyID, AssigneeID: in.AssigneeID, DueAt: in.DueAt, RemindAt: in.RemindAt})
+	t, err := a.activity.CreateTask(r.Context(), crm.Task{Kind: in.Kind, Title: in.Title, Notes: in.Notes, ContactID: in.ContactID,
+		CompanyID: in.CompanyID, DealID: in.DealID, AssigneeID: in.AssigneeID, DueAt: in.DueAt, RemindAt: in.RemindAt})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -292,7 +299,7 @@ func (a *API) handleTaskUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (in taskPatch) update(sent map[string]json.RawMessage) activity.TaskUpdate {
-	up := activity.TaskUpdate{Title: in.Title, Notes: in.Notes, AssigneeID: in.AssigneeID}
+	up := activity.TaskUpdate{Kind: in.Kind, Title: in.Title, Notes: in.Notes, AssigneeID: in.AssigneeID}
 	if _, ok := sent["due_at"]; ok {
 		due := in.DueAt
 		up.DueAt = &due

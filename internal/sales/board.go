@@ -21,8 +21,8 @@ type Amount struct {
 	Weighted int64  `json:"weighted"`
 }
 
-// Column is one stage of the board.
-type Column struct {
+// BoardColumn is one stage of the board.
+type BoardColumn struct {
 	Stage  crm.Stage   `json:"stage"`
 	Count  int64       `json:"count"`
 	Totals []Amount    `json:"totals"` // per currency, in currency order
@@ -33,7 +33,7 @@ type Column struct {
 // Board is a pipeline's board.
 type Board struct {
 	Pipeline *crm.Pipeline
-	Columns  []Column
+	Columns  []BoardColumn
 	Names    *store.SalesNames
 }
 
@@ -90,14 +90,14 @@ func (s *Service) Board(ctx context.Context, pipelineID int64, f crm.DealFilter,
 }
 
 // columns sums a pipeline's open deals per stage.
-func columns(ctx context.Context, tx *store.Tx, p *crm.Pipeline, f crm.DealFilter, sc store.SalesScope) ([]Column, error) {
+func columns(ctx context.Context, tx *store.Tx, p *crm.Pipeline, f crm.DealFilter, sc store.SalesScope) ([]BoardColumn, error) {
 	sums, err := tx.BoardColumns(ctx, p.ID, f, sc)
 	if err != nil {
 		return nil, err
 	}
-	var out []Column
+	var out []BoardColumn
 	for _, st := range p.OpenStages() {
-		c := Column{Stage: st, Totals: []Amount{}}
+		c := BoardColumn{Stage: st, Totals: []Amount{}}
 		for _, sm := range sums {
 			if sm.StageID == st.ID {
 				c.Count += sm.Count
@@ -111,7 +111,7 @@ func columns(ctx context.Context, tx *store.Tx, p *crm.Pipeline, f crm.DealFilte
 
 // BoardTotals returns the board's columns without cards: what a board
 // shows in its headers after a move. Needs sales:read.
-func (s *Service) BoardTotals(ctx context.Context, pipelineID int64, f crm.DealFilter) ([]Column, error) {
+func (s *Service) BoardTotals(ctx context.Context, pipelineID int64, f crm.DealFilter) ([]BoardColumn, error) {
 	b, err := s.Board(ctx, pipelineID, f, -1)
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (s *Service) BoardCards(ctx context.Context, stageID int64, f crm.DealFilte
 // StageValues is the open pipeline by stage, for the "pipeline value by
 // stage" report: each open stage with its deals' count, value and
 // weighted value per currency. Needs sales:read.
-func (s *Service) StageValues(ctx context.Context, pipelineID int64) (*crm.Pipeline, []Column, error) {
+func (s *Service) StageValues(ctx context.Context, pipelineID int64) (*crm.Pipeline, []BoardColumn, error) {
 	b, err := s.Board(ctx, pipelineID, crm.DealFilter{}, -1)
 	if err != nil {
 		return nil, nil, err
@@ -160,7 +160,7 @@ func (s *Service) StageValues(ctx context.Context, pipelineID int64) (*crm.Pipel
 }
 
 // Currencies lists the currencies of columns, in order.
-func Currencies(cols []Column) []string {
+func Currencies(cols []BoardColumn) []string {
 	var out []string
 	for _, c := range cols {
 		for _, a := range c.Totals {

@@ -28,30 +28,36 @@ type ForecastQuery struct {
 // Month is a month of the forecast's calendar: its year and number in
 // that calendar and its first and last days (Gregorian, YYYY-MM-DD).
 type Month struct {
-	Year, Month int
-	First, Last string
+	Year  int    `json:"year"`
+	Month int    `json:"month"`
+	First string `json:"first"`
+	Last  string `json:"last"`
 }
 
 // ForecastLine is the forecast of one owner or pipeline: per month
 // (Cells[i] is Months[i]) and in all, per currency.
 type ForecastLine struct {
-	ID      int64
-	Cells   [][]Amount
-	Overdue []Amount
-	NoDate  []Amount
-	Total   []Amount
+	ID      int64      `json:"id"`
+	Name    string     `json:"name"`
+	Cells   [][]Amount `json:"months"`
+	Overdue []Amount   `json:"overdue"`
+	NoDate  []Amount   `json:"no_date"`
+	Total   []Amount   `json:"total"`
 }
 
 // Forecast is the weighted forecast.
 type Forecast struct {
-	Calendar   string
-	Months     []Month
-	Totals     ForecastLine   // every owner and pipeline
-	Owners     []ForecastLine // by owner (ID 0: no owner)
-	Pipelines  []ForecastLine // by pipeline
-	Names      *store.SalesNames
-	Currencies []string
+	Calendar   string            `json:"calendar"`
+	Months     []Month           `json:"months"`
+	Totals     ForecastLine      `json:"totals"`    // every owner and pipeline
+	Owners     []ForecastLine    `json:"owners"`    // by owner (ID 0: no owner)
+	Pipelines  []ForecastLine    `json:"pipelines"` // by pipeline
+	Names      *store.SalesNames `json:"-"`
+	Currencies []string          `json:"currencies"`
 }
+
+// Empty reports whether no open deal is in the forecast.
+func (f *Forecast) Empty() bool { return len(f.Totals.Total) == 0 }
 
 // MonthsFrom returns n months of calendar starting with the month of the
 // wall date of start.
@@ -102,7 +108,11 @@ func addAmount(list []Amount, currency string, count, value, weighted int64) []A
 }
 
 func newLine(id int64, months int) ForecastLine {
-	return ForecastLine{ID: id, Cells: make([][]Amount, months), Overdue: []Amount{}, NoDate: []Amount{}, Total: []Amount{}}
+	l := ForecastLine{ID: id, Cells: make([][]Amount, months), Overdue: []Amount{}, NoDate: []Amount{}, Total: []Amount{}}
+	for i := range l.Cells {
+		l.Cells[i] = []Amount{}
+	}
+	return l
 }
 
 // add puts one forecast row in the line: in month i (or overdue: -1, no
@@ -205,6 +215,12 @@ func (s *Service) Forecast(ctx context.Context, q ForecastQuery) (*Forecast, err
 				}
 				return int(a.ID - b.ID)
 			}
+		}
+		for i := range f.Owners {
+			f.Owners[i].Name = f.Names.Users[f.Owners[i].ID]
+		}
+		for i := range f.Pipelines {
+			f.Pipelines[i].Name = f.Names.Pipelines[f.Pipelines[i].ID]
 		}
 		slices.SortFunc(f.Owners, byName(f.Names.Users))
 		slices.SortFunc(f.Pipelines, byName(f.Names.Pipelines))

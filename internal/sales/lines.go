@@ -147,8 +147,12 @@ func (s *Service) Product(ctx context.Context, id int64) (*crm.Product, error) {
 	return p, err
 }
 
+// ProductFilter narrows the catalogue: Q (part of the name, or the start
+// of the SKU), Active, and the page.
+type ProductFilter = store.ProductFilter
+
 // Products lists the catalogue by name. Needs sales:read.
-func (s *Service) Products(ctx context.Context, f store.ProductFilter) ([]*crm.Product, string, error) {
+func (s *Service) Products(ctx context.Context, f ProductFilter) ([]*crm.Product, string, error) {
 	if err := crm.Authorize(ctx, crm.PermSalesRead, false); err != nil {
 		return nil, "", err
 	}
