@@ -2,8 +2,8 @@ package insight
 
 import (
 	"bufio"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"

@@ -1,6 +1,7 @@
 package insight
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -593,17 +594,27 @@ func (rs *runState) read(ctx context.Context) ([]analytics.Summary, []customer, 
 		return nil, nil, nil, err
 	}
 	err = rs.s.db.Read(ctx, func(tx *store.Tx) error {
-		currencies, err := tx.AnalyticsCurrencies(ctx)
-		if err != nil {
-			return err
-		}
-		var total int64
-		for _, c := range currencies {
-			total += c.Orders
-		}
+		// The currency with the most orders takes a pass over the orders;
+		// with the currency set, the progress total is the highest order
+		// id, which is about the number of orders.
+		var (
+			currencies []store.AnalyticsCurrency
+			total      int64
+			err        error
+		)
 		rs.currency = rs.st.Currency
-		if rs.currency == "" && len(currencies) > 0 {
-			rs.currency = currencies[0].Currency
+		if rs.currency == "" {
+			if currencies, err = tx.AnalyticsCurrencies(ctx); err != nil {
+				return err
+			}
+			for _, c := range currencies {
+				total += c.Orders
+			}
+			if len(currencies) > 0 {
+				rs.currency = currencies[0].Currency
+			}
+		} else if total, err = tx.MaxOrderID(ctx); err != nil {
+			return err
 		}
 		if rs.currency == "" {
 			rs.currency = "—" // no orders at all
@@ -713,11 +724,15 @@ func (rs *runState) read(ctx context.Context) ([]analytics.Summary, []customer, 
 			return err
 		}
 		rs.run.Orders -= rs.skipped.OrdersAfterEnd
-		for _, c := range currencies {
-			if oc := other[c.Currency]; oc != nil {
-				rs.skipped.OtherCurrencies = append(rs.skipped.OtherCurrencies, *oc)
-			}
+		for _, oc := range other {
+			rs.skipped.OtherCurrencies = append(rs.skipped.OtherCurrencies, *oc)
 		}
+		slices.SortFunc(rs.skipped.OtherCurrencies, func(a, b store.AnalyticsCurrency) int {
+			if a.Orders != b.Orders {
+				return cmp.Compare(b.Orders, a.Orders)
+			}
+			return strings.Compare(a.Currency, b.Currency)
+		})
 		return rs.report(ctx, PhaseReading, read, total, true)
 	})
 	return sums, custs, rfm, err

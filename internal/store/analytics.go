@@ -314,6 +314,16 @@ func (tx *Tx) AnalyticsCurrencies(ctx context.Context) ([]AnalyticsCurrency, err
 	return out, tx.db.wrap("currencies", rows.Err())
 }
 
+// MaxOrderID returns the highest order id (0 without orders): about the
+// number of orders, read from the primary key at once.
+func (tx *Tx) MaxOrderID(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := tx.QueryRow(ctx, `SELECT MAX(id) FROM orders`).Scan(&n); err != nil {
+		return 0, tx.db.wrap("max order id", err)
+	}
+	return n.Int64, nil
+}
+
 // AnalyticsOrder is one order as the analytics read it: its customer, when
 // it was placed, its currency and its value net of returns.
 type AnalyticsOrder struct {

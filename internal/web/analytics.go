@@ -67,8 +67,14 @@ func (f afmt) Major(v float64) string {
 	return formatMoney(f.p, int64(math.Round(v*math.Pow10(minorDigits(f.cur)))), f.cur)
 }
 
-// Pct shows a share 0..1 as a percentage with one decimal.
-func (f afmt) Pct(v float64) string { return f.Dec(v*100, 1) + "%" }
+// Pct shows a share 0..1 as a percentage with one decimal ("12.5%",
+// "30%").
+func (f afmt) Pct(v float64) string {
+	if pct := math.Round(v * 1000); math.Mod(pct, 10) == 0 {
+		return f.Dec(pct/10, 0) + "%"
+	}
+	return f.Dec(v*100, 1) + "%"
+}
 
 // PctPtr shows an optional share.
 func (f afmt) PctPtr(v *float64) string {
@@ -84,11 +90,13 @@ func (f afmt) Dec(v float64, n int) string {
 	whole, frac, ok := strings.Cut(strings.TrimPrefix(s, "-"), ".")
 	w, _ := strconv.ParseInt(whole, 10, 64)
 	out := f.p.Number(w)
-	if strings.HasPrefix(s, "-") {
-		out = "-" + out
-	}
 	if ok {
 		out += decimalSep(f.p) + f.p.Digits(frac)
+	}
+	if strings.HasPrefix(s, "-") {
+		// An isolate keeps the minus on the number's left in right-to-left
+		// text too.
+		out = "\u2066-" + out + "\u2069"
 	}
 	return out
 }
