@@ -54,6 +54,9 @@ type Options struct {
 	Logger *slog.Logger
 	// WriteBatch is how many customers one write transaction stores (2000).
 	WriteBatch int
+	// KeepOld leaves the rows of the run replaced for ClearOld to delete
+	// (benchmarks time it apart); by default a run deletes them itself.
+	KeepOld bool
 }
 
 // Service runs and reads the customer analytics.

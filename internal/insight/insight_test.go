@@ -384,8 +384,10 @@ func TestRecomputeInterrupted(t *testing.T) {
 		if n := len(e.scores(done.ID)); n != 2357 {
 			t.Fatalf("restarted run has %d rows", n)
 		}
-		if n := len(e.scores(first.ID)); n != 0 {
-			t.Fatalf("the replaced run still has %d rows", n)
+		// The run replaced stays until the next one (its segments are the
+		// next run's previous ones); the next run drops it.
+		if n := len(e.scores(first.ID)); n != 2357 {
+			t.Fatalf("the replaced run has %d rows", n)
 		}
 		// Segments moved: the previous segment is the first run's.
 		s1 := e.score(done.ID, 1)
@@ -395,6 +397,16 @@ func TestRecomputeInterrupted(t *testing.T) {
 		// The job itself is now a duplicate: working it changes nothing.
 		if n, err := runner.RunOnce(e.ctx); err != nil || n != 1 {
 			t.Fatalf("run once: %d %v", n, err)
+		}
+		third := e.recompute("1997-12-31")
+		db.Read(e.ctx, func(tx *store.Tx) error {
+			if _, err := tx.CustomerScoreOf(e.ctx, first.ID, 1); err == nil || crm.ErrorCode(err) == crm.ENOTFOUND {
+				t.Errorf("the first run's table outlived two runs: %v", err)
+			}
+			return nil
+		})
+		if n := len(e.scores(done.ID)); n != 2357 || len(e.scores(third.ID)) != 2357 {
+			t.Errorf("the last two runs: %d and %d rows", n, len(e.scores(third.ID)))
 		}
 	})
 }

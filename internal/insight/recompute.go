@@ -27,7 +27,9 @@ import (
 //	          purchase summary and RFM
 //	fitting   BG/NBD on all summaries, then Gamma-Gamma on the repeat buyers
 //	scoring   P(alive), churn risk and band, expected purchases, E[M], CLV; RFM quintiles
-//	writing   the rows of customer_scores, in batches of short transactions
+//	writing   the rows of the run's own score table (customer_scores_r<id>), in batches of short
+//	          transactions, appended in contact order
+//	indexing  the table's indexes, built once it is complete
 //	baskets   stream the order lines, mine frequent itemsets, derive rules and pairs, store them
 //	switching make the run current (one transaction), then delete the previous run's rows
 //
@@ -41,6 +43,7 @@ const (
 	PhaseFitting   = "fitting"
 	PhaseScoring   = "scoring"
 	PhaseWriting   = "writing"
+	PhaseIndexing  = "indexing"
 	PhaseBaskets   = "baskets"
 	PhaseSwitching = "switching"
 )
@@ -393,8 +396,17 @@ func (s *Service) execute(ctx context.Context, id int64, progress func(Progress)
 		}
 		return s.fail(ctx, run, err)
 	}
-	s.clearStale(ctx)
+	if !s.opts.KeepOld {
+		s.clearStale(ctx)
+	}
 	return nil
+}
+
+// ClearOld deletes the rows of runs no longer in use (done after every
+// run unless Options.KeepOld).
+func (s *Service) ClearOld(ctx context.Context) error {
+	s.clearStale(ctx)
+	return ctx.Err()
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -836,6 +848,9 @@ func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs [
 	if err := rs.report(ctx, PhaseWriting, 0, n, true); err != nil {
 		return err
 	}
+	if err := rs.s.db.Write(ctx, func(tx *store.Tx) error { return tx.CreateScoreTable(ctx, rs.run.ID) }); err != nil {
+		return err
+	}
 	size := rs.s.opts.WriteBatch
 	batch := make([]store.CustomerScore, 0, size)
 	fitted, spend := rs.run.ModelStatus == StatusOK, rs.run.SpendStatus == StatusOK
@@ -901,7 +916,13 @@ func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs [
 	if err != nil {
 		return err
 	}
-	return rs.report(ctx, PhaseWriting, n, n, true)
+	if err := rs.report(ctx, PhaseIndexing, 0, 1, true); err != nil {
+		return err
+	}
+	if err := rs.s.db.Write(ctx, func(tx *store.Tx) error { return tx.IndexScoreTable(ctx, rs.run.ID) }); err != nil {
+		return err
+	}
+	return rs.report(ctx, PhaseIndexing, 1, 1, true)
 }
 
 // baskets mines the order lines: every order not fully returned is a

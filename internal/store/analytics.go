@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,18 +208,30 @@ func (tx *Tx) CurrentAnalyticsRunID(ctx context.Context) (id int64, ok bool, err
 }
 
 // SetCurrentAnalyticsRun makes run id the one readers use: the switch
-// from the previous results to a finished run's, in one statement.
+// from the previous results to a finished run's, and the view
+// customer_scores onto its table, in the caller's transaction.
 func (tx *Tx) SetCurrentAnalyticsRun(ctx context.Context, id int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO analytics_current (singleton, run_id) VALUES (1, ?)
-		ON CONFLICT (singleton) DO UPDATE SET run_id = excluded.run_id`, id)
+	if _, err := tx.Exec(ctx, `INSERT INTO analytics_current (singleton, run_id) VALUES (1, ?)
+		ON CONFLICT (singleton) DO UPDATE SET run_id = excluded.run_id`, id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DROP VIEW IF EXISTS customer_scores`); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `CREATE VIEW customer_scores AS SELECT * FROM `+scoreTable(id))
 	return err
 }
 
-// UnclearedAnalyticsRuns lists the runs, other than the current one and
-// those queued or running, whose result rows are still stored.
+// UnclearedAnalyticsRuns lists the runs whose result rows are still stored
+// and may go: not the current one, not the finished one before it (its
+// scores give the next run's previous segments, and a reader that read the
+// current run id just before a switch may still be reading it), not those
+// queued or running.
 func (tx *Tx) UnclearedAnalyticsRuns(ctx context.Context) ([]int64, error) {
 	rows, err := tx.Query(ctx, `SELECT id FROM analytics_runs WHERE NOT cleared AND status IN ('done', 'failed')
-		AND id NOT IN (SELECT run_id FROM analytics_current) ORDER BY id`)
+		AND id NOT IN (SELECT run_id FROM analytics_current)
+		AND id <> COALESCE((SELECT MAX(r.id) FROM analytics_runs r WHERE r.status = 'done' AND r.id < (SELECT run_id FROM analytics_current)), 0)
+		ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -237,18 +250,25 @@ func (tx *Tx) UnclearedAnalyticsRuns(ctx context.Context) ([]int64, error) {
 // analyticsRunTables are the tables holding a run's rows, with the column
 // that (after run_id) leads each one's primary key.
 var analyticsRunTables = [][2]string{
-	{"customer_scores", "contact_id"},
 	{"analytics_items", "item"},
 	{"analytics_pairs", "item"},
 	{"analytics_rules", "rank_n"},
 	{"analytics_rule_items", "item"},
 }
 
-// DeleteAnalyticsRunRows deletes up to limit rows of each table of run id
-// and reports how many it deleted; call it until it returns 0. Small
-// batches keep SQLite's single writer free for orders in between.
+// DeleteAnalyticsRunRows drops run id's score table and deletes up to
+// limit rows of each of its basket tables, and reports how much it deleted
+// (the table counting as one); call it until it returns 0. Small batches
+// keep SQLite's single writer free for orders in between.
 func (tx *Tx) DeleteAnalyticsRunRows(ctx context.Context, id int64, limit int) (int64, error) {
 	var total int64
+	dropped, err := tx.DropScoreTable(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if dropped {
+		total++
+	}
 	for _, t := range analyticsRunTables {
 		var q string
 		if t[0] == "analytics_pairs" || t[0] == "analytics_rule_items" {
@@ -462,6 +482,115 @@ const scoreColumns = `run_id, contact_id, currency, orders_n, total_spent, first
 
 const scoreColumnCount = 24
 
+// scoreTable is the table of run id's scores.
+func scoreTable(runID int64) string { return "customer_scores_r" + strconv.FormatInt(runID, 10) }
+
+// CreateScoreTable makes run id's empty score table (dropping a leftover
+// of an interrupted attempt). Its only index is the primary key, on
+// contact_id: the rows are written in that order, so writing appends;
+// IndexScoreTable adds the others once the table is complete.
+func (tx *Tx) CreateScoreTable(ctx context.Context, runID int64) error {
+	if _, err := tx.DropScoreTable(ctx, runID); err != nil {
+		return err
+	}
+	ty := func(lite, pg string) string {
+		if tx.Dialect() == Postgres {
+			return pg
+		}
+		return lite
+	}
+	integer, real, ts := ty("INTEGER", "BIGINT"), ty("REAL", "DOUBLE PRECISION"), ty("TIMESTAMP", "TIMESTAMPTZ")
+	ddl := `CREATE TABLE ` + scoreTable(runID) + ` (
+		run_id ` + integer + ` NOT NULL, contact_id ` + integer + ` NOT NULL PRIMARY KEY, currency TEXT NOT NULL,
+		orders_n ` + integer + ` NOT NULL, total_spent ` + integer + ` NOT NULL, first_order_at ` + ts + ` NOT NULL, last_order_at ` + ts + ` NOT NULL,
+		frequency ` + integer + ` NOT NULL, recency ` + real + ` NOT NULL, age ` + real + ` NOT NULL, monetary_value ` + integer + ` NOT NULL,
+		recency_days ` + integer + ` NOT NULL, r_score ` + integer + ` NOT NULL, f_score ` + integer + ` NOT NULL, m_score ` + integer + ` NOT NULL,
+		rfm_cell TEXT NOT NULL, segment TEXT NOT NULL, prev_segment TEXT, p_alive ` + real + `, churn_risk ` + real + `, churn_band TEXT,
+		expected_purchases ` + real + `, expected_value ` + integer + `, clv ` + integer + `)`
+	if tx.Dialect() == SQLite {
+		ddl += ` WITHOUT ROWID`
+	}
+	if _, err := tx.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("store: create %s: %w", scoreTable(runID), err)
+	}
+	return nil
+}
+
+// IndexScoreTable adds the indexes of run id's score table, for the people
+// list's filters and the segment compiler (segment; churn band by spend;
+// CLV): built from the complete table, which is much faster than keeping
+// them while a million rows go in at random places.
+func (tx *Tx) IndexScoreTable(ctx context.Context, runID int64) error {
+	t := scoreTable(runID)
+	for _, ix := range []string{
+		`CREATE INDEX ` + t + `_segment ON ` + t + `(segment, contact_id)`,
+		`CREATE INDEX ` + t + `_churn ON ` + t + `(churn_band, total_spent)`,
+		`CREATE INDEX ` + t + `_clv ON ` + t + `(clv)`,
+	} {
+		if _, err := tx.Exec(ctx, ix); err != nil {
+			return fmt.Errorf("store: index %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// DropScoreTable drops run id's score table; dropped is false when it
+// did not exist.
+func (tx *Tx) DropScoreTable(ctx context.Context, runID int64) (dropped bool, err error) {
+	exists, err := tx.scoreTableExists(ctx, runID)
+	if err != nil || !exists {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE `+scoreTable(runID)); err != nil {
+		return false, fmt.Errorf("store: drop %s: %w", scoreTable(runID), err)
+	}
+	return true, nil
+}
+
+func (tx *Tx) scoreTableExists(ctx context.Context, runID int64) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if tx.Dialect() == Postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	var n int
+	if err := tx.QueryRow(ctx, q, scoreTable(runID)).Scan(&n); err != nil {
+		return false, tx.db.wrap("score table", err)
+	}
+	return n > 0, nil
+}
+
+// scoreTables lists the runs whose score tables exist.
+func (tx *Tx) scoreTables(ctx context.Context) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM analytics_runs WHERE NOT cleared AND status <> 'queued' ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, tx.db.wrap("scan runs", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, tx.db.wrap("runs", err)
+	}
+	var out []int64
+	for _, id := range ids {
+		ok, err := tx.scoreTableExists(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 func nullString(s string) any {
 	if s == "" {
 		return nil
@@ -469,14 +598,15 @@ func nullString(s string) any {
 	return s
 }
 
-// InsertCustomerScores writes rows of one run with one prepared
+// InsertCustomerScores writes rows of one run into its table (made by
+// CreateScoreTable), with one prepared
 // single-row INSERT: on SQLite this needs no statement journal and no
 // parsing per batch, which makes it faster than multi-row INSERTs here.
 func (tx *Tx) InsertCustomerScores(ctx context.Context, rows []CustomerScore) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	st, err := tx.tx.PrepareContext(ctx, tx.db.rebind(`INSERT INTO customer_scores (`+scoreColumns+`) VALUES (`+Placeholders(scoreColumnCount)+`)`))
+	st, err := tx.tx.PrepareContext(ctx, tx.db.rebind(`INSERT INTO `+scoreTable(rows[0].RunID)+` (`+scoreColumns+`) VALUES (`+Placeholders(scoreColumnCount)+`)`))
 	if err != nil {
 		return tx.db.wrap("prepare customer scores", err)
 	}
@@ -495,7 +625,7 @@ func (tx *Tx) InsertCustomerScores(ctx context.Context, rows []CustomerScore) er
 // ScoreSegments returns the segment of each of the people in [from, to]
 // scored in run id, for carrying segments over to the next run.
 func (tx *Tx) ScoreSegments(ctx context.Context, runID, from, to int64) (map[int64]string, error) {
-	rows, err := tx.Query(ctx, `SELECT contact_id, segment FROM customer_scores WHERE run_id = ? AND contact_id BETWEEN ? AND ?`, runID, from, to)
+	rows, err := tx.Query(ctx, `SELECT contact_id, segment FROM `+scoreTable(runID)+` WHERE contact_id BETWEEN ? AND ?`, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -550,7 +680,7 @@ func scanScore(row rowScanner) (*CustomerScore, error) {
 // CustomerScoreOf returns a person's scores in run id, ENOTFOUND when the
 // run did not score them.
 func (tx *Tx) CustomerScoreOf(ctx context.Context, runID, contactID int64) (*CustomerScore, error) {
-	s, err := scanScore(tx.QueryRow(ctx, `SELECT `+scoreColumns+` FROM customer_scores WHERE run_id = ? AND contact_id = ?`, runID, contactID))
+	s, err := scanScore(tx.QueryRow(ctx, `SELECT `+scoreColumns+` FROM `+scoreTable(runID)+` WHERE contact_id = ?`, contactID))
 	if err != nil {
 		return nil, tx.NotFound(err, "Customer score")
 	}
@@ -562,12 +692,11 @@ func (tx *Tx) CustomerScoresOf(ctx context.Context, runID int64, ids []int64) (m
 	out := map[int64]*CustomerScore{}
 	for start := 0; start < len(ids); start += 500 {
 		batch := ids[start:min(start+500, len(ids))]
-		args := make([]any, 0, len(batch)+1)
-		args = append(args, runID)
+		args := make([]any, 0, len(batch))
 		for _, id := range batch {
 			args = append(args, id)
 		}
-		rows, err := tx.Query(ctx, `SELECT `+scoreColumns+` FROM customer_scores WHERE run_id = ? AND contact_id IN (`+Placeholders(len(batch))+`)`, args...)
+		rows, err := tx.Query(ctx, `SELECT `+scoreColumns+` FROM `+scoreTable(runID)+` WHERE contact_id IN (`+Placeholders(len(batch))+`)`, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -593,13 +722,20 @@ func (tx *Tx) DeleteContactScores(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	runs, err := tx.scoreTables(ctx)
+	if err != nil {
+		return err
+	}
 	args := make([]any, 0, len(ids))
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	_, err := tx.Exec(ctx, `DELETE FROM customer_scores WHERE run_id IN (SELECT id FROM analytics_runs)
-		AND contact_id IN (`+Placeholders(len(ids))+`)`, args...)
-	return err
+	for _, run := range runs {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+scoreTable(run)+` WHERE contact_id IN (`+Placeholders(len(ids))+`)`, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SegmentSize is how many customers a segment holds in a run and what
@@ -612,8 +748,8 @@ type SegmentSize struct {
 
 // ScoreSegmentSizes counts the customers of each segment of run id.
 func (tx *Tx) ScoreSegmentSizes(ctx context.Context, runID int64) ([]SegmentSize, error) {
-	rows, err := tx.Query(ctx, `SELECT segment, COUNT(*), COALESCE(SUM(total_spent), 0) FROM customer_scores WHERE run_id = ?
-		GROUP BY segment ORDER BY segment`, runID)
+	rows, err := tx.Query(ctx, `SELECT segment, COUNT(*), COALESCE(SUM(total_spent), 0) FROM `+scoreTable(runID)+`
+		GROUP BY segment ORDER BY segment`)
 	if err != nil {
 		return nil, err
 	}
@@ -640,8 +776,8 @@ type SegmentMove struct {
 // ScoreSegmentMoves counts the customers of run id by their segment in the
 // run before it and in it.
 func (tx *Tx) ScoreSegmentMoves(ctx context.Context, runID int64) ([]SegmentMove, error) {
-	rows, err := tx.Query(ctx, `SELECT COALESCE(prev_segment, ''), segment, COUNT(*) FROM customer_scores WHERE run_id = ?
-		GROUP BY prev_segment, segment ORDER BY 1, 2`, runID)
+	rows, err := tx.Query(ctx, `SELECT COALESCE(prev_segment, ''), segment, COUNT(*) FROM `+scoreTable(runID)+`
+		GROUP BY prev_segment, segment ORDER BY 1, 2`)
 	if err != nil {
 		return nil, err
 	}
@@ -666,8 +802,8 @@ type CellCount struct {
 
 // ScoreCellCounts counts the customers of run id in each (R, FM) cell.
 func (tx *Tx) ScoreCellCounts(ctx context.Context, runID int64) ([]CellCount, error) {
-	rows, err := tx.Query(ctx, `SELECT r_score, (f_score + m_score) / 2, COUNT(*) FROM customer_scores WHERE run_id = ?
-		GROUP BY r_score, (f_score + m_score) / 2 ORDER BY 1, 2`, runID)
+	rows, err := tx.Query(ctx, `SELECT r_score, (f_score + m_score) / 2, COUNT(*) FROM `+scoreTable(runID)+`
+		GROUP BY r_score, (f_score + m_score) / 2 ORDER BY 1, 2`)
 	if err != nil {
 		return nil, err
 	}
@@ -693,8 +829,8 @@ type BandCount struct {
 
 // ScoreBandCounts counts the customers of run id by churn band.
 func (tx *Tx) ScoreBandCounts(ctx context.Context, runID int64) ([]BandCount, error) {
-	rows, err := tx.Query(ctx, `SELECT COALESCE(churn_band, ''), COUNT(*), COALESCE(SUM(total_spent), 0) FROM customer_scores
-		WHERE run_id = ? GROUP BY churn_band ORDER BY 1`, runID)
+	rows, err := tx.Query(ctx, `SELECT COALESCE(churn_band, ''), COUNT(*), COALESCE(SUM(total_spent), 0) FROM `+scoreTable(runID)+`
+		GROUP BY churn_band ORDER BY 1`)
 	if err != nil {
 		return nil, err
 	}
@@ -740,8 +876,7 @@ func (tx *Tx) ScoreCLVHistogram(ctx context.Context, runID int64, edges []int64)
 		b.WriteString(` WHEN clv >= ? THEN ?`)
 		args = append(args, edges[i], i)
 	}
-	b.WriteString(` ELSE -1 END AS bucket, COUNT(*) FROM customer_scores WHERE run_id = ? AND clv IS NOT NULL GROUP BY 1`)
-	args = append(args, runID)
+	b.WriteString(` ELSE -1 END AS bucket, COUNT(*) FROM ` + scoreTable(runID) + ` WHERE clv IS NOT NULL GROUP BY 1`)
 	rows, err := tx.Query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, err
@@ -766,7 +901,7 @@ func (tx *Tx) ScoreCLVHistogram(ctx context.Context, runID int64, edges []int64)
 // false when no customer has one.
 func (tx *Tx) ScoreCLVRange(ctx context.Context, runID int64) (lo, hi int64, ok bool, err error) {
 	var l, h sql.NullInt64
-	err = tx.QueryRow(ctx, `SELECT MIN(clv), MAX(clv) FROM customer_scores WHERE run_id = ? AND clv IS NOT NULL`, runID).Scan(&l, &h)
+	err = tx.QueryRow(ctx, `SELECT MIN(clv), MAX(clv) FROM `+scoreTable(runID)+` WHERE clv IS NOT NULL`).Scan(&l, &h)
 	if err != nil {
 		return 0, 0, false, tx.db.wrap("clv range", err)
 	}
@@ -776,8 +911,8 @@ func (tx *Tx) ScoreCLVRange(ctx context.Context, runID int64) (lo, hi int64, ok 
 // TopChurnRisk lists the customers of run id in churn band band with the
 // most spent first (the most valuable customers at risk), at most limit.
 func (tx *Tx) TopChurnRisk(ctx context.Context, runID int64, band string, limit int) ([]*CustomerScore, error) {
-	rows, err := tx.Query(ctx, `SELECT `+scoreColumns+` FROM customer_scores WHERE run_id = ? AND churn_band = ?
-		ORDER BY total_spent DESC, contact_id LIMIT ?`, runID, band, limit)
+	rows, err := tx.Query(ctx, `SELECT `+scoreColumns+` FROM `+scoreTable(runID)+` WHERE churn_band = ?
+		ORDER BY total_spent DESC, contact_id LIMIT ?`, band, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -821,10 +956,7 @@ func scoreCond(w *conds, f *crm.ScoreFilter) {
 		in = append(in, `s.clv <= ?`)
 		args = append(args, *f.CLVMax)
 	}
-	q := `c.id IN (SELECT s.contact_id FROM customer_scores s WHERE s.run_id = (SELECT run_id FROM analytics_current WHERE singleton = 1)`
-	for _, c := range in {
-		q += ` AND ` + c
-	}
+	q := `c.id IN (SELECT s.contact_id FROM customer_scores s WHERE ` + strings.Join(in, ` AND `)
 	w.add(q+`)`, args...)
 }
 

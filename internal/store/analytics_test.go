@@ -50,11 +50,17 @@ func TestAnalyticsStore(t *testing.T) {
 			if err := tx.InsertAnalyticsRun(ctx, &run1); err != nil {
 				return err
 			}
+			if err := tx.CreateScoreTable(ctx, run1.ID); err != nil {
+				return err
+			}
 			if err := tx.InsertCustomerScores(ctx, []store.CustomerScore{
 				score(run1.ID, people[0], "champions", "low", i(500000)),
 				score(run1.ID, people[1], "at_risk", "high", i(20000)),
 				score(run1.ID, people[2], "new", "", nil),
 			}); err != nil {
+				return err
+			}
+			if err := tx.IndexScoreTable(ctx, run1.ID); err != nil {
 				return err
 			}
 			ll := -123.5
@@ -165,7 +171,13 @@ func TestAnalyticsStore(t *testing.T) {
 			}
 			s := score(run2.ID, people[0], "loyal", "medium", i(1))
 			s.PrevSegment = prev[people[0]]
+			if err := tx.CreateScoreTable(ctx, run2.ID); err != nil {
+				return err
+			}
 			if err := tx.InsertCustomerScores(ctx, []store.CustomerScore{s}); err != nil {
+				return err
+			}
+			if err := tx.IndexScoreTable(ctx, run2.ID); err != nil {
 				return err
 			}
 			if err := tx.InsertAnalyticsItems(ctx, run2.ID, []store.AnalyticsItem{{Item: "sku:T1", SKU: "T1", Name: "Tea", Baskets: 10},
@@ -235,8 +247,13 @@ func TestAnalyticsStore(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if !slices.Equal(stale, []int64{run1.ID}) {
-				t.Errorf("uncleared runs %v", stale)
+			if len(stale) != 0 {
+				t.Errorf("the run before the current one is to be cleared: %v", stale)
+			}
+			// Through the view, customer_scores is the current run.
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM customer_scores WHERE run_id = ?`, run2.ID).Scan(&n); err != nil || n != 1 {
+				t.Errorf("the view: %d rows, %v", n, err)
 			}
 			return nil
 		})
@@ -268,18 +285,20 @@ func TestAnalyticsStore(t *testing.T) {
 			}
 			return nil
 		})
-		actRead(t, db, func(tx *store.Tx) error {
-			if m, err := tx.CustomerScoresOf(ctx, run1.ID, people); err != nil || len(m) != 0 {
-				t.Errorf("old run rows left: %d %v", len(m), err)
+		db.Read(ctx, func(tx *store.Tx) error {
+			if _, err := tx.CustomerScoresOf(ctx, run1.ID, people); err == nil {
+				t.Errorf("the old run's table is still there")
 			}
+			return nil
+		})
+		actRead(t, db, func(tx *store.Tx) error {
 			if _, err := tx.CustomerScoreOf(ctx, run2.ID, people[0]); crm.ErrorCode(err) != crm.ENOTFOUND {
 				t.Errorf("deleted person's score: %v", err)
 			}
 			if _, err := tx.FindAnalyticsItem(ctx, run2.ID, "sku:T1"); err != nil {
 				t.Errorf("current run's items: %v", err)
 			}
-			stale, err := tx.UnclearedAnalyticsRuns(ctx)
-			if err != nil || len(stale) != 0 {
+			if stale, err := tx.UnclearedAnalyticsRuns(ctx); err != nil || len(stale) != 0 {
 				t.Errorf("uncleared after clearing: %v %v", stale, err)
 			}
 			runs, more, err := tx.AnalyticsRuns(ctx, 1, 0)

@@ -1,0 +1,37 @@
+-- Each recompute run writes its customer scores into a table of its own,
+-- customer_scores_r<run id> (store.CreateScoreTable), in contact order and
+-- without secondary indexes, which are built once the table is complete;
+-- the run that replaces it drops the table of the run before the previous
+-- one. This replaces the one customer_scores table of 0011, whose random
+-- index inserts and row-by-row deletes took minutes at a million
+-- customers. customer_scores is now a view of the table of the run in use
+-- (analytics_current), switched with it in one transaction; until the first
+-- run it is empty. Its columns are those of 0011.
+
+DROP TABLE customer_scores;
+CREATE VIEW customer_scores AS SELECT
+    CAST(NULL AS BIGINT) AS run_id,
+    CAST(NULL AS BIGINT) AS contact_id,
+    CAST(NULL AS TEXT) AS currency,
+    CAST(NULL AS BIGINT) AS orders_n,
+    CAST(NULL AS BIGINT) AS total_spent,
+    CAST(NULL AS TIMESTAMPTZ) AS first_order_at,
+    CAST(NULL AS TIMESTAMPTZ) AS last_order_at,
+    CAST(NULL AS BIGINT) AS frequency,
+    CAST(NULL AS DOUBLE PRECISION) AS recency,
+    CAST(NULL AS DOUBLE PRECISION) AS age,
+    CAST(NULL AS BIGINT) AS monetary_value,
+    CAST(NULL AS BIGINT) AS recency_days,
+    CAST(NULL AS BIGINT) AS r_score,
+    CAST(NULL AS BIGINT) AS f_score,
+    CAST(NULL AS BIGINT) AS m_score,
+    CAST(NULL AS TEXT) AS rfm_cell,
+    CAST(NULL AS TEXT) AS segment,
+    CAST(NULL AS TEXT) AS prev_segment,
+    CAST(NULL AS DOUBLE PRECISION) AS p_alive,
+    CAST(NULL AS DOUBLE PRECISION) AS churn_risk,
+    CAST(NULL AS TEXT) AS churn_band,
+    CAST(NULL AS DOUBLE PRECISION) AS expected_purchases,
+    CAST(NULL AS BIGINT) AS expected_value,
+    CAST(NULL AS BIGINT) AS clv
+WHERE FALSE;
