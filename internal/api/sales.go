@@ -32,26 +32,26 @@ func init() {
 		tagDescriptions[k] = v
 	}
 	for k, v := range map[string]string{
-		"Pipeline":        "A pipeline with its stages in order: the open ones, then the won and the lost stage.",
-		"Stage":           "A stage: probability is the percent chance a deal in it is won; kind is open, won or lost.",
-		"Deal":            "A deal. value is in minor units of currency (with value_from_lines, the sum of its line items before tax). version grows with every change; send it back with a move or a change to be told (409) when someone changed the deal meanwhile.",
-		"DealLine":        "A line item: subtotal = quantity × unit_price − discount; tax = subtotal × tax_rate / 10000, rounded half up; total = subtotal + tax. tax_rate is in hundredths of a percent (900 is 9%).",
-		"LineInput":       "A line item: product_id (its name, SKU, price and tax rate unless given here) or a name; quantity 1 when absent; currency, when given, must be the deal's.",
-		"DealCreate":      "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody).",
-		"DealPatch":       "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags and custom replace the whole value. pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent). version, when sent, must be the deal's current one.",
-		"DealMove":        "The stage to move to (one of the deal's pipeline's), the version you saw, and for the lost stage a lost reason and a note.",
-		"DealConflict":    "The deal changed since the version sent: deal is the deal as it is now.",
-		"StageVisit":      "One stay of a deal in a stage, with the stage's name and kind as they were then; left_at null while it is still there.",
-		"Product":         "A product of the catalogue; price in minor units of currency, tax_rate in hundredths of a percent.",
-		"Quote":           "A quote: the deal's line items when it was made, with totals; number is unique (shown with the settings' prefix).",
-		"Lead":            "A lead: someone not yet qualified, with where they came from (source) and how far they are (status).",
-		"LeadConvert":     "What a lead becomes: contact_id or company_id to use existing ones (else found by phone, email or name, or created); no_company, no_deal; deal for the deal's fields (title, pipeline, stage, value, currency, expected close, owner).",
-		"Conversion":      "What a lead became: the person and company (created or found) and the deal.",
-		"LostReason":      "A reason deals are lost for; active false retires it (deals lost for it keep it).",
-		"Board":           "A pipeline's open stages with the count and total value (and weighted value) of their open deals per currency, and their first cards; next is a column's cursor to more cards.",
-		"Forecast":        "Open deals by month of expected close (in the calendar asked for), per currency: count, value and weighted value (value × the stage's probability, rounded half up per deal); overdue is those expected before the first month, no_date those without a date.",
-		"SalesSettingsIn": "New sales settings: every member (has_logo is ignored; the logo is uploaded on the web).",
-		"SalesSettings":   "What sales and support users see (visibility all or team), whether losing needs a reason, and the business details quotes print.",
+		"Pipeline":         "A pipeline with its stages in order: the open ones, then the won and the lost stage.",
+		"Stage":            "A stage: probability is the percent chance a deal in it is won; kind is open, won or lost.",
+		"Deal":             "A deal. value is in minor units of currency (with value_from_lines, the sum of its line items before tax). version grows with every change; send it back with a move or a change to be told (409) when someone changed the deal meanwhile.",
+		"DealLine":         "A line item: subtotal = quantity × unit_price − discount; tax = subtotal × tax_rate / 10000, rounded half up; total = subtotal + tax. tax_rate is in hundredths of a percent (900 is 9%).",
+		"LineInput":        "A line item: product_id (its name, SKU, price and tax rate unless given here) or a name; quantity 1 when absent; currency, when given, must be the deal's.",
+		"DealCreate":       "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody).",
+		"DealPatch":        "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags and custom replace the whole value. pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent). version, when sent, must be the deal's current one.",
+		"DealMove":         "The stage to move to (one of the deal's pipeline's), the version you saw, and for the lost stage a lost reason and a note.",
+		"DealConflict":     "The deal changed since the version sent: deal is the deal as it is now.",
+		"StageVisit":       "One stay of a deal in a stage, with the stage's name and kind as they were then; left_at null while it is still there.",
+		"Product":          "A product of the catalogue; price in minor units of currency, tax_rate in hundredths of a percent.",
+		"Quote":            "A quote: the deal's line items when it was made, with totals; number is unique (shown with the settings' prefix).",
+		"Lead":             "A lead: someone not yet qualified, with where they came from (source) and how far they are (status).",
+		"LeadConvert":      "What a lead becomes: contact_id or company_id to use existing ones (else found by phone, email or name, or created); no_company, no_deal; deal for the deal's fields (title, pipeline, stage, value, currency, expected close, owner).",
+		"Conversion":       "What a lead became: the person and company (created or found) and the deal.",
+		"LostReason":       "A reason deals are lost for; active false retires it (deals lost for it keep it).",
+		"Board":            "A pipeline's open stages with the count and total value (and weighted value) of their open deals per currency, and their first cards; next is a column's cursor to more cards.",
+		"Forecast":         "Open deals by month of expected close (in the calendar asked for), per currency: count, value and weighted value (value × the stage's probability, rounded half up per deal); overdue is those expected before the first month, no_date those without a date.",
+		"SalesSettingsIn":  "New sales settings: every member (has_logo is ignored; the logo is uploaded on the web).",
+		"SalesSettingsOut": "What sales and support users see (visibility all or team), whether losing needs a reason, and the business details quotes print.",
 	} {
 		schemaDescriptions[k] = v
 	}
@@ -168,9 +168,9 @@ func salesRoutes(a *API) []route {
 		{"GET /api/v1/forecast", a.handleForecast, op{ID: "getForecast", Tag: "forecast", Perm: read, Query: forecastParams,
 			Summary: "The weighted forecast by month of expected close, per owner and pipeline", Out: &sales.Forecast{}}},
 		{"GET /api/v1/sales/settings", a.handleSalesSettings, op{ID: "getSalesSettings", Tag: "pipelines", Perm: read,
-			Summary: "The sales settings", Out: &sales.Settings{}}},
+			Summary: "The sales settings", Out: &salesSettingsOut{}}},
 		{"PUT /api/v1/sales/settings", a.handleSalesSettingsSave, op{ID: "saveSalesSettings", Tag: "pipelines", Perm: admin,
-			Summary: "Change the sales settings (the logo is uploaded on the web)", In: salesSettingsIn{}, Out: &sales.Settings{}}},
+			Summary: "Change the sales settings (the logo is uploaded on the web)", In: salesSettingsIn{}, Out: &salesSettingsOut{}}},
 	}
 }
 
@@ -926,8 +926,12 @@ func (a *API) handleSalesSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 // salesSettingsIn is the body of PUT /sales/settings (has_logo is
-// ignored: the logo is uploaded on the web).
-type salesSettingsIn sales.Settings
+// ignored: the logo is uploaded on the web); salesSettingsOut is the
+// answer (its own name: insight has a Settings too).
+type (
+	salesSettingsIn  sales.Settings
+	salesSettingsOut sales.Settings
+)
 
 func (a *API) handleSalesSettingsSave(w http.ResponseWriter, r *http.Request) {
 	var in salesSettingsIn
@@ -940,7 +944,7 @@ func (a *API) handleSalesSettingsSave(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	a.writeJSON(w, r, http.StatusOK, st)
+	a.writeJSON(w, r, http.StatusOK, salesSettingsOut(st))
 }
 
 // --- Small handler shapes ---

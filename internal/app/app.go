@@ -30,6 +30,7 @@ import (
 	"github.com/pivand/pivand/internal/jobs"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
+	"github.com/pivand/pivand/internal/sales"
 	"github.com/pivand/pivand/internal/server"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/web"
@@ -48,6 +49,7 @@ type App struct {
 	Club     *club.Service
 	Reports  *report.Service
 	Insight  *insight.Service // customer analytics: the recompute job and its results
+	Sales    *sales.Service   // leads, pipelines, deals, products, quotes, forecast
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
 	Jobs     *jobs.Runner
@@ -99,6 +101,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Activity = activity.New(db)
 	a.Club = club.New(db, club.Options{Resolve: a.Contacts.ResolveCustomer}) // people enrolled by phone, email or name
 	a.Orders = order.New(db, order.Options{Resolve: a.resolveCustomer})
+	a.Sales = sales.New(db, sales.Options{Person: a.Contacts.PersonForLead, Company: a.Contacts.CompanyForLead, Region: a.Contacts.Region(), Logger: logger})
 	a.Idem = idempotency.New(db)
 	a.Events = event.NewDispatcher(db, logger)
 	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
@@ -106,6 +109,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Contacts.RegisterJobs(a.Jobs) // imports started on the web or the API run as jobs
 	a.Club.Subscribe(a.Events)      // points from order.created / order.returned
 	a.Club.RegisterJobs(a.Jobs)     // the club's sweep: releases, expiry, reminders, tier reviews
+	a.Sales.Subscribe(a.Events)     // deals and leads follow merged, deleted and erased people and deleted companies
 	a.Reports = report.New(db, report.Options{Logger: logger})
 	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})
@@ -141,11 +145,12 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		Club:          a.Club,
 		Reports:       a.Reports,
 		Insight:       a.Insight,
+		Sales:         a.Sales,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err

@@ -958,3 +958,25 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, d *crm.Deal, p *crm.
 	}
 	return nil
 }
+
+// DealEvents returns the newest events about a deal and its quotes (at
+// most 100), newest first. Needs sales:read.
+func (s *Service) DealEvents(ctx context.Context, id int64) ([]crm.Event, error) {
+	if err := crm.Authorize(ctx, crm.PermSalesRead, false); err != nil {
+		return nil, err
+	}
+	var out []crm.Event
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		if _, err := s.findDeal(ctx, tx, id, false); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.DealEvents(ctx, id, 100)
+		return err
+	})
+	return out, err
+}
+
+// StageOf returns the stage of pipeline p with id (removed stages are not
+// in p).
+func StageOf(p *crm.Pipeline, id int64) (crm.Stage, bool) { return stageIn(p, id) }

@@ -415,3 +415,19 @@ func (s *Service) ItemKeys(ctx context.Context, dealID int64) ([]string, error) 
 	}
 	return out, nil
 }
+
+// ProductsBySKU returns the active products of the catalogue with the
+// given SKUs, by SKU (cross-sell suggestions that can be added as lines).
+// Needs sales:read.
+func (s *Service) ProductsBySKU(ctx context.Context, skus []string) (map[string]*crm.Product, error) {
+	if err := crm.Authorize(ctx, crm.PermSalesRead, false); err != nil {
+		return nil, err
+	}
+	var out map[string]*crm.Product
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.ProductsBySKU(ctx, skus)
+		return err
+	})
+	return out, err
+}

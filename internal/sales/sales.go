@@ -304,3 +304,9 @@ func (s *Service) HandleEvent(ctx context.Context, tx *store.Tx, ev crm.Event) e
 	}
 	return nil
 }
+
+// Names are the names a list of deals shows (store.SalesNames).
+type Names = store.SalesNames
+
+// UserRef is a user as owner menus show them (store.UserRef).
+type UserRef = store.UserRef

@@ -550,3 +550,29 @@ func (tx *Tx) DetachCompanyDeals(ctx context.Context, companyID int64) error {
 	}
 	return nil
 }
+
+// DealEvents returns the newest events about a deal and its quotes (at
+// most limit), newest first: the deal page's history.
+func (tx *Tx) DealEvents(ctx context.Context, dealID int64, limit int) ([]crm.Event, error) {
+	rows, err := tx.Query(ctx, `SELECT id, type, subject_type, subject_id, actor_id, COALESCE(contact_id, 0), COALESCE(company_id, 0), payload, created_at
+		FROM events WHERE (subject_type = 'deal' AND subject_id = ?)
+		OR (subject_type = 'quote' AND subject_id IN (SELECT id FROM quotes WHERE deal_id = ?))
+		ORDER BY id DESC LIMIT ?`, dealID, dealID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: deal events: %w", err)
+	}
+	var out []crm.Event
+	return out, tx.db.wrap("deal events", forEachRow(rows, func(r *sql.Rows) error {
+		var (
+			ev      crm.Event
+			payload string
+		)
+		if err := r.Scan(&ev.ID, &ev.Type, &ev.SubjectType, &ev.SubjectID, &ev.ActorID, &ev.ContactID, &ev.CompanyID, &payload, &ev.CreatedAt); err != nil {
+			return err
+		}
+		ev.Payload = json.RawMessage(payload)
+		ev.CreatedAt = ev.CreatedAt.UTC()
+		out = append(out, ev)
+		return nil
+	}))
+}

@@ -245,3 +245,26 @@ func (tx *Tx) DealQuotes(ctx context.Context, dealID int64) ([]*crm.Quote, error
 		return err
 	}))
 }
+
+// ProductsBySKU returns the active products with the given SKUs, by SKU.
+func (tx *Tx) ProductsBySKU(ctx context.Context, skus []string) (map[string]*crm.Product, error) {
+	out := map[string]*crm.Product{}
+	if len(skus) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(skus))
+	for i, s := range skus {
+		args[i] = s
+	}
+	rows, err := tx.Query(ctx, `SELECT `+productColumns+` FROM products WHERE active = TRUE AND sku IN (`+Placeholders(len(skus))+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: products by sku: %w", err)
+	}
+	return out, tx.db.wrap("products by sku", forEachRow(rows, func(r *sql.Rows) error {
+		p, err := scanProduct(r)
+		if err == nil {
+			out[p.SKU] = p
+		}
+		return err
+	}))
+}

@@ -60,6 +60,10 @@ func (s *server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.sales != nil && u.Can(crm.PermSalesRead) {
+		d.NotInstalled = slices.DeleteFunc(slices.Clone(d.NotInstalled), func(k string) bool { return k == "module.sales" })
+		d.Installed = append(d.Installed, installedModule{Key: "module.sales", Href: "/sales"})
+	}
 	if s.reports != nil {
 		d.NotInstalled = slices.DeleteFunc(slices.Clone(d.NotInstalled), func(k string) bool { return k == "module.reports" })
 		d.Installed = append(d.Installed, installedModule{Key: "module.reports", Href: "/reports"})

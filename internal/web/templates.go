@@ -37,6 +37,7 @@ func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*te
 	}}
 	maps.Copy(t.funcs, contactFuncs)
 	maps.Copy(t.funcs, analyticsFuncs)
+	maps.Copy(t.funcs, salesFuncs)
 	pages, err := t.parseAll()
 	if err != nil {
 		return nil, err

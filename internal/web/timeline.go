@@ -387,7 +387,7 @@ func failActivity(p *locale.Printer, f *form, err error, rename map[string]strin
 			keys[name] = "error.required"
 		case strings.Contains(msg, "longer than") || strings.Contains(msg, "at most"):
 			keys[name] = "contacts.error.too_long"
-		case name == "channel" || name == "direction":
+		case name == "channel" || name == "direction" || name == "kind":
 			keys[name] = "error.choose_option"
 		case name == "occurred_date":
 			keys[name] = "timeline.error.future"
@@ -471,9 +471,9 @@ func (s *server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 // readTaskForm reads the new-task form shared by the person, company and
 // tasks pages.
 func readTaskForm(r *http.Request, p *locale.Printer) (form, crm.Task) {
-	f := newForm(r, "title", "due_date", "due_time", "remind_date", "remind_time", "assignee_id")
+	f := newForm(r, "kind", "title", "due_date", "due_time", "remind_date", "remind_time", "assignee_id")
 	f.Values["notes"] = strings.TrimSpace(r.PostFormValue("notes"))
-	t := crm.Task{Title: f.V("title"), Notes: f.V("notes")}
+	t := crm.Task{Kind: f.V("kind"), Title: f.V("title"), Notes: f.V("notes")}
 	if t.Title == "" {
 		f.invalid(p, "title", "error.required")
 	}

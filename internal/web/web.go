@@ -25,6 +25,7 @@ import (
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
+	"github.com/pivand/pivand/internal/sales"
 )
 
 //go:embed templates static
@@ -66,6 +67,11 @@ type Options struct {
 	// analytics pages, and the results on the person's page and in the
 	// people list. Needs Contacts.
 	Insight *insight.Service
+
+	// Sales installs the sales pages (sales.go): the board, deals, leads,
+	// products, quotes, forecast, activities and the sales settings, and
+	// the sales panels of the dashboards.
+	Sales *sales.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -75,6 +81,7 @@ type server struct {
 	club      *club.Service
 	reports   *report.Service
 	insight   *insight.Service
+	sales     *sales.Service
 	log       *slog.Logger
 	version   string
 	secure    bool
@@ -116,6 +123,7 @@ func New(opts Options) (http.Handler, error) {
 		club:      opts.Club,
 		reports:   opts.Reports,
 		insight:   opts.Insight,
+		sales:     opts.Sales,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
