@@ -207,14 +207,14 @@ func (tx *Tx) dealConds(f crm.DealFilter, scope SalesScope) conds {
 		w.add(`d.company_id = ?`, f.CompanyID)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		w.add(`d.title `+tx.Dialect().CaseInsensitiveLike()+` ? ESCAPE '\'`, "%"+likeEscape(q)+"%")
+		w.add(`d.title `+tx.Dialect().CaseInsensitiveLike()+` ? ESCAPE '\'`, "%"+likeLiteral(q)+"%")
 	}
 	scope.add(&w, "d.owner_id")
 	return w
 }
 
-// likeEscape escapes LIKE's wildcards in s (the escape character is \).
-func likeEscape(s string) string {
+// likeLiteral escapes LIKE's wildcards in s (the escape character is \).
+func likeLiteral(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 

@@ -99,7 +99,7 @@ func (tx *Tx) FindLeads(ctx context.Context, f crm.LeadFilter, scope SalesScope)
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		like := tx.Dialect().CaseInsensitiveLike()
-		p := "%" + likeEscape(q) + "%"
+		p := "%" + likeLiteral(q) + "%"
 		w.add(`(l.first_name `+like+` ? ESCAPE '\' OR l.last_name `+like+` ? ESCAPE '\' OR l.company_name `+like+` ? ESCAPE '\'
 			OR l.email `+like+` ? ESCAPE '\' OR l.phone LIKE ? ESCAPE '\')`, p, p, p, p, p)
 	}

@@ -96,7 +96,7 @@ func (tx *Tx) FindProducts(ctx context.Context, f ProductFilter) ([]*crm.Product
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		like := tx.Dialect().CaseInsensitiveLike()
-		w.add(`(name `+like+` ? ESCAPE '\' OR sku `+like+` ? ESCAPE '\')`, "%"+likeEscape(q)+"%", likeEscape(q)+"%")
+		w.add(`(name `+like+` ? ESCAPE '\' OR sku `+like+` ? ESCAPE '\')`, "%"+likeLiteral(q)+"%", likeLiteral(q)+"%")
 	}
 	if afterID > 0 {
 		w.add(`(name > ? OR (name = ? AND id > ?))`, key, key, afterID)

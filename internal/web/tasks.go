@@ -149,6 +149,8 @@ func (s *server) handleTaskShow(w http.ResponseWriter, r *http.Request) {
 		redirectTo(w, r, "/contacts/"+strconv.FormatInt(t.ContactID, 10), "", anchor)
 	case t.CompanyID != 0:
 		redirectTo(w, r, "/companies/"+strconv.FormatInt(t.CompanyID, 10), "", anchor)
+	case t.DealID != 0 && s.sales != nil:
+		redirectTo(w, r, "/sales/deals/"+strconv.FormatInt(t.DealID, 10), "", anchor)
 	default:
 		redirectTo(w, r, "/tasks", "", anchor)
 	}
