@@ -38,6 +38,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,9 +65,10 @@ func main() {
 		n         = flag.Int("n", 30, "requests of each page")
 		lang      = flag.String("lang", "fa", "the viewer's language (fa: Jalali months, Persian digits)")
 		bin       = flag.String("pivand", "", "the pivand binary (built from ./cmd/pivand when empty)")
+		rebuild   = flag.Bool("rebuild", false, "rebuild the aggregates of existing data (in this process, for its time and peak memory)")
 	)
 	flag.Parse()
-	if err := run(*customers, *orders, *dir, *fresh, *n, *lang, *bin); err != nil {
+	if err := run(*customers, *orders, *dir, *fresh, *rebuild, *n, *lang, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "dashboards:", err)
 		os.Exit(1)
 	}
@@ -74,7 +76,7 @@ func main() {
 
 const password = "correct horse battery"
 
-func run(customers, orders int, dir string, fresh bool, n int, lang, bin string) error {
+func run(customers, orders int, dir string, fresh, rebuild bool, n int, lang, bin string) error {
 	ctx := context.Background()
 	fmt.Println("machine:", machine.Describe())
 	marker := filepath.Join(dir, fmt.Sprintf("generated-%d-%d", customers, orders))
@@ -105,20 +107,26 @@ func run(customers, orders int, dir string, fresh bool, n int, lang, bin string)
 		if err := reports.SetTimeZone(ctx, "Asia/Tehran"); err != nil {
 			return err
 		}
+		rebuild = true
+	} else {
+		fmt.Printf("reusing %s (%d customers, %d orders)\n", dir, customers, orders)
+	}
+	if rebuild {
 		if err := reports.Rebuild(ctx); err != nil {
 			return err
 		}
+		rss := machine.PeakRSS("self")
 		start, cpu := time.Now(), cpuTime("self")
-		if err := reports.Sync(ctx); err != nil {
+		if err := reports.Step(ctx); err != nil { // the rebuild, then the caches (none yet)
 			return err
 		}
-		fmt.Printf("rebuild the aggregates and the caches: %s wall, %s CPU, peak RSS %d MB\n", time.Since(start).Round(time.Millisecond),
-			(cpuTime("self") - cpu).Round(time.Millisecond), machine.PeakRSS("self")>>20)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("rebuild the aggregates (and compute the caches): %s wall, %s CPU, peak RSS %d MB (%d MB before; Go heap from the OS %d MB, the rest is SQLite's page caches)\n",
+			time.Since(start).Round(time.Millisecond), (cpuTime("self") - cpu).Round(time.Millisecond), machine.PeakRSS("self")>>20, rss>>20, ms.HeapSys>>20)
 		if err := os.WriteFile(marker, nil, 0o644); err != nil {
 			return err
 		}
-	} else {
-		fmt.Printf("reusing %s (%d customers, %d orders)\n", dir, customers, orders)
 	}
 
 	// New orders through the order service, folded in by the reports'
@@ -143,10 +151,16 @@ func run(customers, orders int, dir string, fresh bool, n int, lang, bin string)
 	if err := events.Drain(ctx); err != nil {
 		return err
 	}
-	if err := reports.Sync(ctx); err != nil {
+	if err := reports.Step(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("fold %d new orders in (subscriber, then the worker with every cache recomputed): %s wall, %s CPU\n", added,
+	fmt.Printf("fold %d new orders in (the subscriber's marks, then one round of the worker): %s wall, %s CPU\n", added,
+		time.Since(start).Round(time.Millisecond), (cpuTime("self") - cpu).Round(time.Millisecond))
+	start, cpu = time.Now(), cpuTime("self")
+	if err := reports.Sync(ctx); err != nil { // every cache, whatever its age
+		return err
+	}
+	fmt.Printf("recompute every cached figure (Pareto over every customer, club balances, the analytics run's counts): %s wall, %s CPU\n",
 		time.Since(start).Round(time.Millisecond), (cpuTime("self") - cpu).Round(time.Millisecond))
 	db.Close()
 
@@ -233,6 +247,7 @@ func run(customers, orders int, dir string, fresh bool, n int, lang, bin string)
 		fmt.Printf("  %-60s min %6.1fms  median %6.1fms  p90 %6.1fms  max %6.1fms  server CPU/request %6.1fms  %4d kB\n", page,
 			times[0], times[len(times)/2], times[int(math.Ceil(float64(len(times))*0.9))-1], times[len(times)-1], float64(per.Microseconds())/1000, size>>10)
 	}
+	fmt.Printf("pivand serve: peak RSS %d MB\n", machine.PeakRSS(pid)>>20)
 	fmt.Println("load after:", loadavg())
 	return nil
 }
@@ -376,6 +391,48 @@ func generate(ctx context.Context, db *store.DB, customers, orders int) error {
 		fmt.Fprintf(os.Stderr, "\r%s %d in %s\n", what, total, time.Since(t0).Round(time.Second))
 		return nil
 	}
+	// Secondary indexes are dropped while a table fills and built again
+	// after (from their own CREATE statements): building an index from
+	// sorted data is many times faster than updating it per row.
+	withoutIndexes := func(table string, fn func() error) error {
+		var defs []string
+		err := db.Read(ctx, func(tx *store.Tx) error {
+			rows, err := tx.Query(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, table)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var name, def string
+				if err := rows.Scan(&name, &def); err != nil {
+					return err
+				}
+				defs = append(defs, name+"\x00"+def)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range defs {
+			name, _, _ := strings.Cut(d, "\x00")
+			if err := db.Write(ctx, func(tx *store.Tx) error { _, err := tx.Exec(ctx, `DROP INDEX `+name); return err }); err != nil {
+				return err
+			}
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		for _, d := range defs {
+			_, def, _ := strings.Cut(d, "\x00")
+			if err := db.Write(ctx, func(tx *store.Tx) error { _, err := tx.Exec(ctx, def); return err }); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(os.Stderr, "%s: %d indexes built in %s\n", table, len(defs), time.Since(t0).Round(time.Second))
+		return nil
+	}
 	first := []string{"Sara", "Ali", "Maryam", "Reza", "Fatemeh", "Hossein", "Zahra", "Mohammad", "Layla", "Omar"}
 	last := []string{"Rezaei", "Ahmadi", "Karimi", "Hosseini", "Moradi", "Jafari", "Haddad", "Saleh"}
 	err := write("people", customers, func(tx *store.Tx, lo, hi int) error {
@@ -393,24 +450,26 @@ func generate(ctx context.Context, db *store.DB, customers, orders int) error {
 	start := now.AddDate(-5, 0, 0)
 	span := now.Sub(start)
 	channels := []string{"in_store", "web", "phone", "telegram"}
-	err = write("orders", orders, func(tx *store.Tx, lo, hi int) error {
-		return insertRows(ctx, tx, `INSERT INTO orders (id, source, external_id, contact_id, status, currency, subtotal, discount, total, returned_total,
+	err = withoutIndexes("orders", func() error {
+		return write("orders", orders, func(tx *store.Tx, lo, hi int) error {
+			return insertRows(ctx, tx, `INSERT INTO orders (id, source, external_id, contact_id, status, currency, subtotal, discount, total, returned_total,
 			channel, placed_at, created_at, updated_at) VALUES `, 14, hi-lo, func(i int) []any {
-			id := lo + i + 1
-			u := r.Float64()
-			cust := 1 + int(float64(customers)*u*u*u)
-			// Later years sell more: placed at span·√v.
-			at := start.Add(time.Duration(float64(span) * math.Sqrt(r.Float64()))).Truncate(time.Second)
-			total := int64(50_000 + r.IntN(4_000_000))
-			discount := int64(0)
-			if r.IntN(10) == 0 {
-				discount = total / 10
-			}
-			status, returned := crm.OrderPlaced, int64(0)
-			if r.IntN(20) == 0 {
-				status, returned = crm.OrderPartiallyReturned, total/3
-			}
-			return []any{id, "bench", fmt.Sprint(id), cust, status, "IRR", total + discount, discount, total, returned, channels[r.IntN(4)], at, at, at}
+				id := lo + i + 1
+				u := r.Float64()
+				cust := 1 + int(float64(customers)*u*u*u)
+				// Later years sell more: placed at span·√v.
+				at := start.Add(time.Duration(float64(span) * math.Sqrt(r.Float64()))).Truncate(time.Second)
+				total := int64(50_000 + r.IntN(4_000_000))
+				discount := int64(0)
+				if r.IntN(10) == 0 {
+					discount = total / 10
+				}
+				status, returned := crm.OrderPlaced, int64(0)
+				if r.IntN(20) == 0 {
+					status, returned = crm.OrderPartiallyReturned, total/3
+				}
+				return []any{id, "bench", fmt.Sprint(id), cust, status, "IRR", total + discount, discount, total, returned, channels[r.IntN(4)], at, at, at}
+			})
 		})
 	})
 	if err != nil {
@@ -435,12 +494,14 @@ func generate(ctx context.Context, db *store.DB, customers, orders int) error {
 	if err != nil {
 		return err
 	}
-	err = write("club members", customers, func(tx *store.Tx, lo, hi int) error {
-		return insertRows(ctx, tx, `INSERT INTO club_members (program_id, contact_id, number, card_code, token_hash, referral_code, status, enrolled_via,
+	err = withoutIndexes("club_members", func() error {
+		return write("club members", customers, func(tx *store.Tx, lo, hi int) error {
+			return insertRows(ctx, tx, `INSERT INTO club_members (program_id, contact_id, number, card_code, token_hash, referral_code, status, enrolled_via,
 			available, pending, reserved, created_at, updated_at) VALUES `, 13, hi-lo, func(i int) []any {
-			id := lo + i + 1
-			s := fmt.Sprint(id)
-			return []any{program, id, "M" + s, "C" + s, "T" + s, "R" + s, "active", "order", r.IntN(5000), r.IntN(300), 0, now, now}
+				id := lo + i + 1
+				s := fmt.Sprint(id)
+				return []any{program, id, "M" + s, "C" + s, "T" + s, "R" + s, "active", "order", r.IntN(5000), r.IntN(300), 0, now, now}
+			})
 		})
 	})
 	if err != nil {
@@ -455,7 +516,10 @@ func generate(ctx context.Context, db *store.DB, customers, orders int) error {
 		}
 		ar.Currency, ar.Customers, ar.ModelStatus, ar.SpendStatus, ar.FinishedAt = "IRR", int64(customers), "ok", "ok", &now
 		run = ar.ID
-		return tx.SaveAnalyticsRun(ctx, ar)
+		if err := tx.SaveAnalyticsRun(ctx, ar); err != nil {
+			return err
+		}
+		return tx.CreateScoreTable(ctx, run)
 	})
 	if err != nil {
 		return err
@@ -483,7 +547,12 @@ func generate(ctx context.Context, db *store.DB, customers, orders int) error {
 	if err != nil {
 		return err
 	}
-	return db.Write(ctx, func(tx *store.Tx) error { return tx.SetCurrentAnalyticsRun(ctx, run) })
+	return db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.IndexScoreTable(ctx, run); err != nil {
+			return err
+		}
+		return tx.SetCurrentAnalyticsRun(ctx, run)
+	})
 }
 
 // insertRows runs head + "(?, …), …" for n rows of cols values, in

@@ -826,6 +826,7 @@ func (s *Service) refreshCaches(ctx context.Context, force bool) error {
 	}
 	for _, key := range stale {
 		var v any
+		started := time.Now()
 		err := s.read(ctx, func(tx *store.Tx) error {
 			var err error
 			switch {
@@ -857,6 +858,7 @@ func (s *Service) refreshCaches(ctx context.Context, force bool) error {
 		if err != nil {
 			return err
 		}
+		s.log.Debug("report: cached figure recomputed", "key", key, "took", time.Since(started).Round(time.Millisecond))
 	}
 	return nil
 }

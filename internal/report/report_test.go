@@ -640,7 +640,13 @@ func seedScores(t *testing.T, db *store.DB, ids []int64) int64 {
 				Segment: analytics.RFMSegments[i%len(analytics.RFMSegments)], PrevSegment: analytics.RFMSegments[(i+1)%len(analytics.RFMSegments)],
 				PAlive: &alive, ChurnRisk: &risk, ChurnBand: band, CLV: &clv})
 		}
+		if err := tx.CreateScoreTable(ctx, r.ID); err != nil {
+			return err
+		}
 		if err := tx.InsertCustomerScores(ctx, rows); err != nil {
+			return err
+		}
+		if err := tx.IndexScoreTable(ctx, r.ID); err != nil {
 			return err
 		}
 		runID = r.ID

@@ -42,13 +42,16 @@ func newInstanceID() string {
 }
 
 // Run works until ctx ends: it rebuilds the aggregates when needed,
-// handles the marks as they come, and refreshes the cached figures.
+// handles the marks as they come, and refreshes the cached figures. It
+// gives up the worker's lease when it ends, so that the next process
+// (a restarted server) takes over at once.
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.poll)
 	defer t.Stop()
+	defer s.release()
 	failures := 0
 	for {
-		err := s.step(ctx, false)
+		_, err := s.step(ctx, false)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -78,28 +81,63 @@ func (s *Service) Run(ctx context.Context) error {
 // Tests, benchmarks and commands use it; the server's worker does the
 // same work as it comes.
 func (s *Service) Sync(ctx context.Context) error {
-	return s.step(ctx, true)
+	return s.once(ctx, true)
+}
+
+// Step does one round of the worker's work, as Run does: a rebuild if one
+// is due, every mark, and the caches that are stale.
+func (s *Service) Step(ctx context.Context) error {
+	return s.once(ctx, false)
+}
+
+// once does one round and gives the lease back; it fails when another
+// process's worker holds it.
+func (s *Service) once(ctx context.Context, force bool) error {
+	ok, err := s.step(ctx, force)
+	if err == nil && !ok {
+		return crm.Errorf(crm.EUNAVAILABLE, "Another Pivand process is updating the report figures; try again in a minute.")
+	}
+	if ok {
+		s.release()
+	}
+	return err
+}
+
+// release gives up the worker's lease if this process holds it.
+func (s *Service) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.ReportStateValue(ctx, stateLease)
+		if err != nil || !strings.HasPrefix(cur, s.id+" ") {
+			return err
+		}
+		return tx.SetReportState(ctx, stateLease, "")
+	})
+	if err != nil {
+		s.log.Warn("report: release the worker's lease", "err", err)
+	}
 }
 
 // step does one round of the worker's work; force refreshes every cache.
-func (s *Service) step(ctx context.Context, force bool) error {
-	ok, err := s.lease(ctx)
-	if err != nil || !ok {
-		return err
+// ok is false when another process holds the worker's lease.
+func (s *Service) step(ctx context.Context, force bool) (ok bool, err error) {
+	if ok, err = s.lease(ctx); err != nil || !ok {
+		return ok, err
 	}
 	st, err := s.state(ctx)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if st.needsRebuild() {
 		if err := s.rebuild(ctx, st.timeZone); err != nil {
-			return err
+			return true, err
 		}
 	}
 	if err := s.handleMarks(ctx); err != nil {
-		return err
+		return true, err
 	}
-	return s.refreshCaches(ctx, force)
+	return true, s.refreshCaches(ctx, force)
 }
 
 // lease makes this process the one worker (several servers may share a

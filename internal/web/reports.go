@@ -126,8 +126,7 @@ func (s *server) reportRequestFor(r *http.Request) (*reportRequest, *reportDashb
 	if err != nil {
 		return nil, nil, f, err
 	}
-	rq := &reportRequest{ctx: r.Context(), r: r, p: p, user: u, status: status, dash: d.Name, rtl: p.Dir() == "rtl"}
-	rq.q.Calendar = p.Calendar()
+	rq := &reportRequest{ctx: r.Context(), p: p, user: u, status: status, dash: d.Name, rtl: p.Dir() == "rtl"}
 	zone := locationOr(status.TimeZone)
 	today := report.DayOf(nowFunc(), zone)
 	rq.q, f = parseReportRange(p, r.URL.Query(), today)

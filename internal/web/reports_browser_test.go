@@ -210,7 +210,13 @@ func seedBrowserScores(t *testing.T, db *store.DB, ids []int64) {
 				Segment: analytics.RFMSegments[(i*7)%len(analytics.RFMSegments)], PrevSegment: analytics.RFMSegments[(i*5)%len(analytics.RFMSegments)],
 				PAlive: &alive, ChurnRisk: &risk, ChurnBand: band, CLV: &clv})
 		}
+		if err := tx.CreateScoreTable(ctx, run.ID); err != nil {
+			return err
+		}
 		if err := tx.InsertCustomerScores(ctx, rows); err != nil {
+			return err
+		}
+		if err := tx.IndexScoreTable(ctx, run.ID); err != nil {
 			return err
 		}
 		return tx.SetCurrentAnalyticsRun(ctx, run.ID)

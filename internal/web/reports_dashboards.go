@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"html/template"
-	"net/http"
 	"slices"
 
 	"github.com/pivand/pivand/internal/crm"
@@ -95,8 +94,15 @@ type reportWidget struct {
 
 var reportWidgets = map[string]*reportWidget{}
 
-// registerWidget adds or replaces a widget.
-func registerWidget(w reportWidget) { reportWidgets[w.Key] = &w }
+// registerWidget adds or replaces a widget. A placeholder (no Load)
+// never replaces a widget that has one, whatever order the files' init
+// funcs run in.
+func registerWidget(w reportWidget) {
+	if old := reportWidgets[w.Key]; old != nil && old.Load != nil && w.Load == nil {
+		return
+	}
+	reportWidgets[w.Key] = &w
+}
 
 // visible reports whether u may see the widget.
 func (w *reportWidget) visible(u *crm.User) bool {
@@ -145,7 +151,6 @@ type reportLink struct {
 // figures already read (several panels share the revenue).
 type reportRequest struct {
 	ctx     context.Context
-	r       *http.Request
 	p       *locale.Printer
 	user    *crm.User
 	q       report.Query

@@ -135,7 +135,13 @@ func seedReportScores(t *testing.T, db *store.DB, ids []int64) {
 				FirstOrderAt: now.AddDate(0, -2, 0), LastOrderAt: now.AddDate(0, -1, 0), R: 1, F: 2, M: 3, Cell: "123",
 				Segment: analytics.RFMSegments[i], PrevSegment: analytics.RFMSegments[i+1], PAlive: &alive, ChurnRisk: &risk, ChurnBand: band, CLV: &clv})
 		}
+		if err := tx.CreateScoreTable(ctx, r.ID); err != nil {
+			return err
+		}
 		if err := tx.InsertCustomerScores(ctx, rows); err != nil {
+			return err
+		}
+		if err := tx.IndexScoreTable(ctx, r.ID); err != nil {
 			return err
 		}
 		return tx.SetCurrentAnalyticsRun(ctx, r.ID)
