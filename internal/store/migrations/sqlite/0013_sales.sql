@@ -92,6 +92,9 @@ CREATE TABLE deals (
 );
 -- The board: open deals of a pipeline per stage, newest in the stage first.
 CREATE INDEX deals_board ON deals(pipeline_id, status, stage_id, stage_entered_at, id);
+-- The columns' counts and totals: read from this index alone, without a
+-- visit to each deal's row.
+CREATE INDEX deals_sums ON deals(pipeline_id, status, stage_id, currency, value);
 CREATE INDEX deals_stage ON deals(stage_id);
 CREATE INDEX deals_owner ON deals(owner_id, status);
 CREATE INDEX deals_close ON deals(status, expected_close);
