@@ -6,14 +6,15 @@
 //     deal, the first 50 cards of each column with their people, companies
 //     and owners, the template), timed in the server: wall time per render
 //     and process CPU time per render, plain and filtered by owner and tag;
+//
 //   - stage moves per second through the sales service (each a transaction
 //     with the version check, the stage history row, the audit entry and the
 //     deal.stage_changed event), one mover and -workers movers; and the same
 //     moves posted as the board's script posts them (HTTP handler, JSON
 //     answer with every column's new totals).
 //
-//	go run ./bench/sales                       # SQLite in a temporary directory
-//	go run ./bench/sales -db 'postgres://…'    # PostgreSQL (a fresh schema)
+//     go run ./bench/sales                       # SQLite in a temporary directory
+//     go run ./bench/sales -db 'postgres://…'    # PostgreSQL (a fresh schema)
 package main
 
 import (
