@@ -375,7 +375,10 @@ func (s *Service) execute(ctx context.Context, id int64, progress func(Progress)
 			return err
 		}
 		var err error
-		rs.prevRun, rs.hasPrev, err = tx.CurrentAnalyticsRunID(ctx)
+		if rs.prevRun, rs.hasPrev, err = tx.CurrentAnalyticsRunID(ctx); err != nil || !rs.hasPrev {
+			return err
+		}
+		rs.hasPrev, err = tx.HasScoreTable(ctx, rs.prevRun)
 		return err
 	}); err != nil {
 		return err

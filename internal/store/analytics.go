@@ -547,6 +547,9 @@ func (tx *Tx) DropScoreTable(ctx context.Context, runID int64) (dropped bool, er
 	return true, nil
 }
 
+// HasScoreTable reports whether run id's score table exists.
+func (tx *Tx) HasScoreTable(ctx context.Context, runID int64) (bool, error) { return tx.scoreTableExists(ctx, runID) }
+
 func (tx *Tx) scoreTableExists(ctx context.Context, runID int64) (bool, error) {
 	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
 	if tx.Dialect() == Postgres {

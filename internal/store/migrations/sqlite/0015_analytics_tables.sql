@@ -6,9 +6,13 @@
 -- index inserts and row-by-row deletes took minutes at a million
 -- customers. customer_scores is now a view of the table of the run in use
 -- (analytics_current), switched with it in one transaction; until the first
--- run it is empty. Its columns are those of 0011.
+-- run it is empty. Its columns are those of 0011. The results stored in
+-- the old table go with it: the next run computes them again (until then
+-- the analytics say they have not been computed).
 
 DROP TABLE customer_scores;
+DELETE FROM analytics_current;
+UPDATE analytics_runs SET cleared = TRUE;
 CREATE VIEW customer_scores AS SELECT
     CAST(NULL AS INTEGER) AS run_id,
     CAST(NULL AS INTEGER) AS contact_id,
