@@ -1,20 +1,20 @@
-// Command sales measures the sales board and stage moves:
+// Command sales measures the sales board and stage moves.
 //
-//   - the kanban board of a pipeline with -deals open deals (10,000 by
-//     default) over -stages stages, rendered by the real web handler for a
-//     signed-in user (session, permissions, the column sums over every open
-//     deal, the first 50 cards of each column with their people, companies
-//     and owners, the template), timed in the server: wall time per render
-//     and process CPU time per render, plain and filtered by owner and tag;
+//	go run ./bench/sales                       # SQLite in a temporary directory
+//	go run ./bench/sales -db 'postgres://…'    # PostgreSQL (a fresh schema)
 //
-//   - stage moves per second through the sales service (each a transaction
-//     with the version check, the stage history row, the audit entry and the
-//     deal.stage_changed event), one mover and -workers movers; and the same
-//     moves posted as the board's script posts them (HTTP handler, JSON
-//     answer with every column's new totals).
+// The board: a pipeline with -deals open deals (10,000 by default) over
+// -stages stages, rendered by the real web handler for a signed-in user
+// (session, permissions, the column sums over every open deal, the first
+// 50 cards of each column with their people, companies and owners, the
+// template), timed in the server: wall time and process CPU time per
+// render, plain and filtered by owner and tag.
 //
-//     go run ./bench/sales                       # SQLite in a temporary directory
-//     go run ./bench/sales -db 'postgres://…'    # PostgreSQL (a fresh schema)
+// Moves: stage moves per second through the sales service (each a
+// transaction with the version check, the stage history row, the audit
+// entry and the deal.stage_changed event), with one mover and with
+// -workers movers; and the same moves posted as the board's script posts
+// them (HTTP handler, JSON answer with every column's new totals).
 package main
 
 import (
