@@ -251,6 +251,7 @@ func (s *server) handleReportDashboard(w http.ResponseWriter, r *http.Request) {
 // handleReportCSV exports the table of one panel as CSV.
 func (s *server) handleReportCSV(w http.ResponseWriter, r *http.Request) {
 	key, ok := strings.CutSuffix(r.PathValue("file"), ".csv")
+	key, extra := strings.CutSuffix(key, extraSuffix)
 	rq, d, f, err := s.reportRequestFor(r)
 	if err == nil && (!ok || !slices.Contains(d.Widgets, key)) {
 		err = &crm.Error{Code: crm.ENOTFOUND, Key: "error.page_not_found", Message: "There is no page at this address."}
@@ -276,12 +277,16 @@ func (s *server) handleReportCSV(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	if panel.Table == nil {
+	table := panel.Table
+	if extra {
+		table, key = panel.Extra, key+"-list"
+	}
+	if table == nil {
 		s.notFound(w, r)
 		return
 	}
 	var buf bytes.Buffer
-	if err := panel.Table.writeCSV(&buf); err != nil {
+	if err := table.writeCSV(&buf); err != nil {
 		s.renderError(w, r, err)
 		return
 	}

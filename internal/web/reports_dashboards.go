@@ -129,7 +129,8 @@ type reportPanel struct {
 	Extra       *reportTable  // a second table (a list) below
 	Empty       string        // shown instead of a chart when there is nothing yet
 	Unavailable string        // the module that would provide it is not installed
-	CSV         string        // the export URL; "" without one
+	CSV         string        // the export URL of Table; "" without one
+	ExtraCSV    string        // the export URL of Extra
 	More        *reportLink   // details elsewhere
 	Wide        bool          // spans the page (tables with many columns)
 }
@@ -160,6 +161,10 @@ type reportRequest struct {
 	rtl     bool
 	revenue *report.Revenue
 }
+
+// extraSuffix names the export of a panel's second table (a list):
+// /reports/{dashboard}/{widget}.list.csv.
+const extraSuffix = ".list"
 
 // csvURL is a widget's export address with the same range.
 func (rq *reportRequest) csvURL(key string) string {
@@ -203,6 +208,9 @@ func (s *server) loadPanels(rq *reportRequest, d *reportDashboard) ([]*reportPan
 		p.Key = key
 		if p.Table != nil && p.CSV == "" {
 			p.CSV = rq.csvURL(key)
+		}
+		if p.Extra != nil && p.ExtraCSV == "" {
+			p.ExtraCSV = rq.csvURL(key + extraSuffix)
 		}
 		out = append(out, p)
 	}

@@ -363,6 +363,20 @@ func TestReportCSV(t *testing.T) {
 			recs[1][6] != "2" || recs[1][7] != "1" || recs[0][4] != "سهم پس از 0 ماه" || recs[0][7] != "مشتریان پس از 1 ماه" {
 			t.Errorf("cohorts CSV %q", recs)
 		}
+		// The churn-risk list, the second table of its panel.
+		r = c.get("/reports/manager/churn.list.csv")
+		mustStatus(t, r, http.StatusOK)
+		if cd := r.header.Get("Content-Disposition"); !strings.Contains(cd, `filename="pivand-churn-list-`) {
+			t.Errorf("content disposition %q", cd)
+		}
+		recs, err = csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 2 || recs[0][0] != "مشتری" || recs[1][0] != "مشتری 0001" || recs[1][3] != "700000" || recs[1][5] != "10.0" || recs[1][6] != "100000" {
+			t.Errorf("churn list CSV %q", recs)
+		}
+		mustStatus(t, c.get("/reports/manager/revenue.list.csv"), http.StatusNotFound)
 		// A widget that is not on the dashboard, a bad range.
 		mustStatus(t, c.get("/reports/service/revenue.csv"), http.StatusNotFound)
 		mustStatus(t, c.get("/reports/manager/pipeline.csv"), http.StatusNotFound)
