@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -45,6 +46,7 @@ func main() {
 		child     = flag.Bool("child", false, "run one recompute and print its figures (used by the parent)")
 		profile   = flag.String("cpuprofile", "", "write a CPU profile of the recompute to this file")
 		batch     = flag.Int("batch", 0, "customers written per transaction (0: the service's default)")
+		memprof   = flag.String("memprofile", "", "write a heap profile when the writing phase starts (the most held) to this file")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -57,6 +59,7 @@ func main() {
 				defer pprof.StopCPUProfile()
 			}
 		}
+		memProfile = *memprof
 		if err := recompute(ctx, path, *batch); err != nil {
 			pprof.StopCPUProfile()
 			fmt.Fprintln(os.Stderr, "analytics:", err)
@@ -91,6 +94,9 @@ func main() {
 	}
 }
 
+// memProfile is where recompute writes a heap profile, "" for none.
+var memProfile string
+
 // recompute runs one recompute on the store and prints its figures.
 func recompute(ctx context.Context, path string, batch int) error {
 	db, err := store.Open(ctx, path)
@@ -116,6 +122,13 @@ func recompute(ctx context.Context, path string, batch int) error {
 		if p.Phase != last {
 			fmt.Printf("  %6.1fs %s\n", time.Since(start).Seconds(), p.Phase)
 			last = p.Phase
+			if p.Phase == insight.PhaseWriting && memProfile != "" {
+				if f, err := os.Create(memProfile); err == nil {
+					runtime.GC()
+					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
 		}
 	})
 	if err != nil {
