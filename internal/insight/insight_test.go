@@ -72,6 +72,12 @@ func (e *env) refund(o *crm.Order, amount int64, lineQty map[int64]int64) {
 	status := crm.OrderPartiallyReturned
 	if amount >= o.Total {
 		status = crm.OrderReturned
+		if lineQty == nil { // as the orders module returns everything: line by line
+			lineQty = map[int64]int64{}
+			for _, l := range o.Lines {
+				lineQty[l.ID] = l.Quantity
+			}
+		}
 	}
 	err := e.db.Write(e.ctx, func(tx *store.Tx) error {
 		if _, err := tx.Exec(e.ctx, `UPDATE orders SET returned_total = ?, status = ? WHERE id = ?`, amount, status, o.ID); err != nil {

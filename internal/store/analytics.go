@@ -385,12 +385,14 @@ type BasketLine struct {
 	Name    string
 }
 
-// StreamBasketLines calls fn with every line not fully returned of every
-// order not fully returned, the lines of one order together (by order id,
-// then line id); run it in a read transaction. The *BasketLine is reused.
+// StreamBasketLines calls fn with every order line not fully returned, the
+// lines of one order together (by order id, then line id, the
+// order_lines_order index); run it in a read transaction. A fully
+// returned order has every line fully returned (returns of orders with
+// lines go by line), so it gives none. The *BasketLine is reused.
 func (tx *Tx) StreamBasketLines(ctx context.Context, fn func(*BasketLine) error) error {
-	rows, err := tx.Query(ctx, `SELECT l.order_id, l.sku, l.name FROM order_lines l JOIN orders o ON o.id = l.order_id
-		WHERE o.status <> 'returned' AND l.returned_quantity < l.quantity ORDER BY l.order_id, l.id`)
+	rows, err := tx.Query(ctx, `SELECT order_id, sku, name FROM order_lines
+		WHERE returned_quantity < quantity ORDER BY order_id, id`)
 	if err != nil {
 		return fmt.Errorf("store: stream basket lines: %w", err)
 	}
