@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,6 +303,8 @@ func TestRecomputeMatchesPureFunctions(t *testing.T) {
 		if c6 := stored[6]; !relClose(float64(*c6.CLV)/100, 283.5236, 1e-3) {
 			t.Errorf("customer 6: CLV %d", *c6.CLV)
 		}
+		// The figures the run counted as it wrote match its rows.
+		checkAggregates(t, e, run.ID, stored)
 		// (71,509.90 on lifetimes' summary file, whose spends are rounded.)
 		if !relClose(clvSum, 71509.90, 1e-4) {
 			t.Errorf("Σ CLV %v", clvSum)
@@ -800,4 +803,80 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkAggregates compares the run's counted figures with its rows.
+func checkAggregates(t *testing.T, e *env, runID int64, rows map[int64]*Score) {
+	t.Helper()
+	segs := map[string]int64{}
+	bands := map[string]int64{}
+	cells := map[[2]int]int64{}
+	var clvs []int64
+	for _, s := range rows {
+		segs[s.Segment]++
+		bands[s.ChurnBand]++
+		cells[[2]int{s.R, analytics.FMScore(s.F, s.M)}]++
+		if s.CLV != nil {
+			clvs = append(clvs, *s.CLV)
+		}
+	}
+	err := e.db.Read(e.ctx, func(tx *store.Tx) error {
+		sz, err := tx.ScoreSegmentSizes(e.ctx, runID)
+		if err != nil {
+			return err
+		}
+		for _, x := range sz {
+			if segs[x.Segment] != x.Customers {
+				t.Errorf("segment %s: %d counted, %d rows", x.Segment, x.Customers, segs[x.Segment])
+			}
+			delete(segs, x.Segment)
+		}
+		bc, err := tx.ScoreBandCounts(e.ctx, runID)
+		if err != nil {
+			return err
+		}
+		for _, x := range bc {
+			if bands[x.Band] != x.Customers {
+				t.Errorf("band %q: %d counted, %d rows", x.Band, x.Customers, bands[x.Band])
+			}
+			delete(bands, x.Band)
+		}
+		cc, err := tx.ScoreCellCounts(e.ctx, runID)
+		if err != nil {
+			return err
+		}
+		for _, x := range cc {
+			if cells[[2]int{x.R, x.FM}] != x.Customers {
+				t.Errorf("cell %d/%d: %d counted", x.R, x.FM, x.Customers)
+			}
+			delete(cells, [2]int{x.R, x.FM})
+		}
+		if len(segs)+len(bands)+len(cells) > 0 {
+			t.Errorf("not counted: %v %v %v", segs, bands, cells)
+		}
+		lo, hi, ok, err := tx.ScoreCLVRange(e.ctx, runID)
+		if err != nil || !ok || lo != slices.Min(clvs) || hi != slices.Max(clvs) {
+			t.Errorf("CLV range %d..%d %v %v", lo, hi, ok, err)
+		}
+		hist, err := tx.ScoreCLVHistogram(e.ctx, runID, store.RoundEdges(hi, CLVBars))
+		if err != nil {
+			return err
+		}
+		var n int64
+		for _, b := range hist {
+			for _, v := range clvs {
+				if v >= b.From && (b.To == 0 || v < b.To) {
+					n++
+				}
+			}
+			n -= b.Customers
+		}
+		if n != 0 || len(hist) < 10 {
+			t.Errorf("CLV histogram %+v off by %d", hist, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

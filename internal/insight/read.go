@@ -3,7 +3,6 @@ package insight
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 
 	"github.com/pivand/pivand/internal/analytics"
@@ -340,14 +339,15 @@ func (s *Service) SegmentMoves(ctx context.Context) (*Run, []store.SegmentMove, 
 
 // CLVDistribution counts the customers of the run in use by CLV in about
 // buckets bars of equal, round width from 0 (minor units of the run's
-// currency). Empty when the run has no CLV. Needs reports:read.
+// currency); CLVBars bars are counted by the run, other counts query its
+// table. Empty when the run has no CLV. Needs reports:read.
 func (s *Service) CLVDistribution(ctx context.Context, buckets int) (*Run, []store.CLVBucket, error) {
 	return readCurrent(ctx, s, func(tx *store.Tx, run *Run) ([]store.CLVBucket, error) {
 		_, hi, ok, err := tx.ScoreCLVRange(ctx, run.ID)
 		if err != nil || !ok {
 			return nil, err
 		}
-		return tx.ScoreCLVHistogram(ctx, run.ID, roundEdges(hi, buckets))
+		return tx.ScoreCLVHistogram(ctx, run.ID, store.RoundEdges(hi, buckets))
 	})
 }
 
@@ -376,32 +376,6 @@ func readCurrent[T any](ctx context.Context, s *Service, fn func(tx *store.Tx, r
 		return err
 	})
 	return run, out, err
-}
-
-// roundEdges returns bucket edges 0, w, 2w … covering [0, hi] in about n
-// buckets, w a round number (1, 2 or 5 times a power of ten).
-func roundEdges(hi int64, n int) []int64 {
-	if n < 1 {
-		n = 10
-	}
-	if hi <= 0 {
-		return []int64{0}
-	}
-	raw := float64(hi) / float64(n)
-	p := math.Pow10(int(math.Floor(math.Log10(raw))))
-	w := p
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= raw {
-			w = m * p
-			break
-		}
-	}
-	step := max(int64(w), 1)
-	var edges []int64
-	for e := int64(0); e <= hi; e += step {
-		edges = append(edges, e)
-	}
-	return edges
 }
 
 // --- Items ---

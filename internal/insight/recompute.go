@@ -857,6 +857,7 @@ func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs [
 	size := rs.s.opts.WriteBatch
 	batch := make([]store.CustomerScore, 0, size)
 	fitted, spend := rs.run.ModelStatus == StatusOK, rs.run.SpendStatus == StatusOK
+	agg := newAggregator()
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -870,6 +871,9 @@ func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs [
 				for i := range batch {
 					batch[i].PrevSegment = prev[batch[i].ContactID]
 				}
+			}
+			for i := range batch {
+				agg.add(&batch[i])
 			}
 			return tx.InsertCustomerScores(ctx, batch)
 		})
@@ -919,6 +923,11 @@ func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs [
 	if err != nil {
 		return err
 	}
+	b, err := json.Marshal(agg.result())
+	if err != nil {
+		return err
+	}
+	rs.run.Aggregates = string(b)
 	if err := rs.report(ctx, PhaseIndexing, 0, 1, true); err != nil {
 		return err
 	}
@@ -927,6 +936,96 @@ func (rs *runState) write(ctx context.Context, sums []analytics.Summary, custs [
 	}
 	return rs.report(ctx, PhaseIndexing, 1, 1, true)
 }
+
+// aggregator counts a run's figures as its rows are written
+// (store.RunAggregates).
+type aggregator struct {
+	segs   map[string]*store.SegmentSize
+	moves  map[[2]string]int64
+	cells  [5][5]int64
+	bands  map[string]*store.BandCount
+	clvs   []int64
+	hasCLV bool
+}
+
+func newAggregator() *aggregator {
+	return &aggregator{segs: map[string]*store.SegmentSize{}, moves: map[[2]string]int64{}, bands: map[string]*store.BandCount{}}
+}
+
+func (a *aggregator) add(r *store.CustomerScore) {
+	sg := a.segs[r.Segment]
+	if sg == nil {
+		sg = &store.SegmentSize{Segment: r.Segment}
+		a.segs[r.Segment] = sg
+	}
+	sg.Customers++
+	sg.Spent += r.TotalSpent
+	a.moves[[2]string{r.PrevSegment, r.Segment}]++
+	if fm := analytics.FMScore(r.F, r.M); r.R >= 1 && r.R <= 5 && fm >= 1 && fm <= 5 {
+		a.cells[r.R-1][fm-1]++
+	}
+	b := a.bands[r.ChurnBand]
+	if b == nil {
+		b = &store.BandCount{Band: r.ChurnBand}
+		a.bands[r.ChurnBand] = b
+	}
+	b.Customers++
+	b.Spent += r.TotalSpent
+	if r.CLV != nil {
+		a.clvs = append(a.clvs, *r.CLV)
+	}
+}
+
+func (a *aggregator) result() store.RunAggregates {
+	out := store.RunAggregates{Segments: []store.SegmentSize{}, Moves: []store.SegmentMove{}, Cells: []store.CellCount{},
+		Bands: []store.BandCount{}, CLV: []store.CLVBucket{}}
+	for _, sg := range a.segs {
+		out.Segments = append(out.Segments, *sg)
+	}
+	slices.SortFunc(out.Segments, func(x, y store.SegmentSize) int { return strings.Compare(x.Segment, y.Segment) })
+	for k, n := range a.moves {
+		out.Moves = append(out.Moves, store.SegmentMove{From: k[0], To: k[1], Customers: n})
+	}
+	slices.SortFunc(out.Moves, func(x, y store.SegmentMove) int {
+		return cmp.Or(strings.Compare(x.From, y.From), strings.Compare(x.To, y.To))
+	})
+	for r := range 5 {
+		for fm := range 5 {
+			if n := a.cells[r][fm]; n > 0 {
+				out.Cells = append(out.Cells, store.CellCount{R: r + 1, FM: fm + 1, Customers: n})
+			}
+		}
+	}
+	for _, b := range a.bands {
+		out.Bands = append(out.Bands, *b)
+	}
+	slices.SortFunc(out.Bands, func(x, y store.BandCount) int { return strings.Compare(x.Band, y.Band) })
+	if len(a.clvs) > 0 {
+		lo, hi := slices.Min(a.clvs), slices.Max(a.clvs)
+		out.CLVMin, out.CLVMax = &lo, &hi
+		edges := store.RoundEdges(hi, CLVBars)
+		for i, e := range edges {
+			b := store.CLVBucket{From: e}
+			if i+1 < len(edges) {
+				b.To = edges[i+1]
+			}
+			out.CLV = append(out.CLV, b)
+		}
+		for _, v := range a.clvs {
+			if v < 0 {
+				continue
+			}
+			i, _ := slices.BinarySearch(edges, v+1)
+			out.CLV[i-1].Customers++
+		}
+	}
+	return out
+}
+
+// CLVBars is the number of bars of the CLV distribution a run counts
+// (CLVDistribution with this many bars reads them, any other count
+// queries the run's table).
+const CLVBars = 20
 
 // baskets mines the order lines: every order not fully returned is a
 // basket of the items (SKU, else name) of its lines not fully returned.

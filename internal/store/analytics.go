@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +57,7 @@ type AnalyticsRun struct {
 	Itemsets      int64
 	Rules         int64
 	Timings       string // JSON
+	Aggregates    string // JSON (RunAggregates), "{}" before the run has written its rows
 	Message       string
 	Attempts      int
 	Cleared       bool
@@ -66,7 +69,7 @@ type AnalyticsRun struct {
 
 const analyticsRunColumns = `id, status, via, requested_by, params, currency, observed_to, phase, done_n, total_n, orders_n, customers_n,
 	repeat_n, skipped, model_status, spend_status, bgnbd, gamma_gamma, log_likelihood, basket_status, baskets_n, itemsets_n, rules_n,
-	timings, message, attempts, cleared, started_at, finished_at, created_at, updated_at`
+	timings, aggregates, message, attempts, cleared, started_at, finished_at, created_at, updated_at`
 
 func scanAnalyticsRun(row rowScanner) (*AnalyticsRun, error) {
 	var (
@@ -77,7 +80,7 @@ func scanAnalyticsRun(row rowScanner) (*AnalyticsRun, error) {
 	)
 	err := row.Scan(&r.ID, &r.Status, &r.Via, &by, &r.Params, &r.Currency, &r.ObservedTo, &r.Phase, &r.Done, &r.Total, &r.Orders,
 		&r.Customers, &r.Repeat, &r.Skipped, &r.ModelStatus, &r.SpendStatus, &r.BGNBD, &r.GammaGamma, &ll, &r.BasketStatus,
-		&r.Baskets, &r.Itemsets, &r.Rules, &r.Timings, &r.Message, &r.Attempts, &r.Cleared, &start, &stop, &r.CreatedAt, &r.UpdatedAt)
+		&r.Baskets, &r.Itemsets, &r.Rules, &r.Timings, &r.Aggregates, &r.Message, &r.Attempts, &r.Cleared, &start, &stop, &r.CreatedAt, &r.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +112,9 @@ func (tx *Tx) InsertAnalyticsRun(ctx context.Context, r *AnalyticsRun) error {
 	if r.Timings == "" {
 		r.Timings = "{}"
 	}
+	if r.Aggregates == "" {
+		r.Aggregates = "{}"
+	}
 	id, err := tx.InsertID(ctx, `INSERT INTO analytics_runs (status, via, requested_by, params, skipped, timings, message, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.Status, r.Via, nullID(r.RequestedBy), r.Params, r.Skipped, r.Timings, r.Message, tx.now, tx.now)
@@ -128,10 +134,10 @@ func (tx *Tx) SaveAnalyticsRun(ctx context.Context, r *AnalyticsRun) error {
 	}
 	return tx.expectOneRow(ctx, "Analytics run", `UPDATE analytics_runs SET status = ?, params = ?, currency = ?, observed_to = ?, phase = ?,
 		done_n = ?, total_n = ?, orders_n = ?, customers_n = ?, repeat_n = ?, skipped = ?, model_status = ?, spend_status = ?, bgnbd = ?,
-		gamma_gamma = ?, log_likelihood = ?, basket_status = ?, baskets_n = ?, itemsets_n = ?, rules_n = ?, timings = ?, message = ?,
-		attempts = ?, cleared = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
+		gamma_gamma = ?, log_likelihood = ?, basket_status = ?, baskets_n = ?, itemsets_n = ?, rules_n = ?, timings = ?, aggregates = ?,
+		message = ?, attempts = ?, cleared = ?, started_at = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
 		r.Status, r.Params, r.Currency, r.ObservedTo, r.Phase, r.Done, r.Total, r.Orders, r.Customers, r.Repeat, r.Skipped,
-		r.ModelStatus, r.SpendStatus, r.BGNBD, r.GammaGamma, ll, r.BasketStatus, r.Baskets, r.Itemsets, r.Rules, r.Timings,
+		r.ModelStatus, r.SpendStatus, r.BGNBD, r.GammaGamma, ll, r.BasketStatus, r.Baskets, r.Itemsets, r.Rules, r.Timings, r.Aggregates,
 		truncateText(r.Message, 2000), r.Attempts, r.Cleared, r.StartedAt, r.FinishedAt, tx.now, r.ID)
 }
 
@@ -550,7 +556,9 @@ func (tx *Tx) DropScoreTable(ctx context.Context, runID int64) (dropped bool, er
 }
 
 // HasScoreTable reports whether run id's score table exists.
-func (tx *Tx) HasScoreTable(ctx context.Context, runID int64) (bool, error) { return tx.scoreTableExists(ctx, runID) }
+func (tx *Tx) HasScoreTable(ctx context.Context, runID int64) (bool, error) {
+	return tx.scoreTableExists(ctx, runID)
+}
 
 func (tx *Tx) scoreTableExists(ctx context.Context, runID int64) (bool, error) {
 	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
@@ -743,6 +751,39 @@ func (tx *Tx) DeleteContactScores(ctx context.Context, ids []int64) error {
 	return nil
 }
 
+// RunAggregates are the figures a run counts as it writes its rows, kept
+// on analytics_runs.aggregates: the segment, move, cell and band counts
+// below would otherwise each take a pass over a run's table (seconds at
+// a million customers). The Score* methods read them when the run has
+// them.
+type RunAggregates struct {
+	Segments []SegmentSize `json:"segments"`
+	Moves    []SegmentMove `json:"moves"`
+	Cells    []CellCount   `json:"cells"`
+	Bands    []BandCount   `json:"bands"`
+	// CLVMin and CLVMax bound the CLVs (nil when no customer has one);
+	// CLV is their distribution in about 20 round-width bars from 0
+	// (edges from RoundEdges).
+	CLVMin *int64      `json:"clv_min"`
+	CLVMax *int64      `json:"clv_max"`
+	CLV    []CLVBucket `json:"clv_histogram"`
+}
+
+// runAggregates reads run id's aggregates; ok is false when it has none.
+func (tx *Tx) runAggregates(ctx context.Context, runID int64) (a RunAggregates, ok bool, err error) {
+	var v string
+	if err := tx.QueryRow(ctx, `SELECT aggregates FROM analytics_runs WHERE id = ?`, runID).Scan(&v); err != nil {
+		return a, false, tx.NotFound(err, "Analytics run")
+	}
+	if v == "" || v == "{}" {
+		return a, false, nil
+	}
+	if err := json.Unmarshal([]byte(v), &a); err != nil {
+		return a, false, fmt.Errorf("store: analytics run %d aggregates: %w", runID, err)
+	}
+	return a, a.Segments != nil, nil
+}
+
 // SegmentSize is how many customers a segment holds in a run and what
 // they spent.
 type SegmentSize struct {
@@ -753,6 +794,9 @@ type SegmentSize struct {
 
 // ScoreSegmentSizes counts the customers of each segment of run id.
 func (tx *Tx) ScoreSegmentSizes(ctx context.Context, runID int64) ([]SegmentSize, error) {
+	if a, ok, err := tx.runAggregates(ctx, runID); err != nil || ok {
+		return a.Segments, err
+	}
 	rows, err := tx.Query(ctx, `SELECT segment, COUNT(*), COALESCE(SUM(total_spent), 0) FROM `+scoreTable(runID)+`
 		GROUP BY segment ORDER BY segment`)
 	if err != nil {
@@ -781,6 +825,9 @@ type SegmentMove struct {
 // ScoreSegmentMoves counts the customers of run id by their segment in the
 // run before it and in it.
 func (tx *Tx) ScoreSegmentMoves(ctx context.Context, runID int64) ([]SegmentMove, error) {
+	if a, ok, err := tx.runAggregates(ctx, runID); err != nil || ok {
+		return a.Moves, err
+	}
 	rows, err := tx.Query(ctx, `SELECT COALESCE(prev_segment, ''), segment, COUNT(*) FROM `+scoreTable(runID)+`
 		GROUP BY prev_segment, segment ORDER BY 1, 2`)
 	if err != nil {
@@ -801,12 +848,16 @@ func (tx *Tx) ScoreSegmentMoves(ctx context.Context, runID int64) ([]SegmentMove
 // CellCount is how many customers of a run have R score R and FM score FM
 // (⌊(F+M)/2⌋): the cells of the RFM segment grid.
 type CellCount struct {
-	R, FM     int
-	Customers int64
+	R         int   `json:"r"`
+	FM        int   `json:"fm"`
+	Customers int64 `json:"customers"`
 }
 
 // ScoreCellCounts counts the customers of run id in each (R, FM) cell.
 func (tx *Tx) ScoreCellCounts(ctx context.Context, runID int64) ([]CellCount, error) {
+	if a, ok, err := tx.runAggregates(ctx, runID); err != nil || ok {
+		return a.Cells, err
+	}
 	rows, err := tx.Query(ctx, `SELECT r_score, (f_score + m_score) / 2, COUNT(*) FROM `+scoreTable(runID)+`
 		GROUP BY r_score, (f_score + m_score) / 2 ORDER BY 1, 2`)
 	if err != nil {
@@ -834,6 +885,9 @@ type BandCount struct {
 
 // ScoreBandCounts counts the customers of run id by churn band.
 func (tx *Tx) ScoreBandCounts(ctx context.Context, runID int64) ([]BandCount, error) {
+	if a, ok, err := tx.runAggregates(ctx, runID); err != nil || ok {
+		return a.Bands, err
+	}
 	rows, err := tx.Query(ctx, `SELECT COALESCE(churn_band, ''), COUNT(*), COALESCE(SUM(total_spent), 0) FROM `+scoreTable(runID)+`
 		GROUP BY churn_band ORDER BY 1`)
 	if err != nil {
@@ -864,6 +918,11 @@ type CLVBucket struct {
 // the last bucket open above. Customers below edges[0] or without a CLV
 // are not counted.
 func (tx *Tx) ScoreCLVHistogram(ctx context.Context, runID int64, edges []int64) ([]CLVBucket, error) {
+	if a, ok, err := tx.runAggregates(ctx, runID); err != nil {
+		return nil, err
+	} else if ok && sameEdges(a.CLV, edges) {
+		return a.CLV, nil
+	}
 	out := make([]CLVBucket, len(edges))
 	for i, e := range edges {
 		out[i].From = e
@@ -902,9 +961,55 @@ func (tx *Tx) ScoreCLVHistogram(ctx context.Context, runID int64, edges []int64)
 	return out, tx.db.wrap("clv histogram", rows.Err())
 }
 
+// sameEdges reports whether the buckets have exactly these edges.
+func sameEdges(b []CLVBucket, edges []int64) bool {
+	if len(b) != len(edges) || len(b) == 0 {
+		return false
+	}
+	for i, e := range edges {
+		if b[i].From != e {
+			return false
+		}
+	}
+	return true
+}
+
+// RoundEdges returns histogram edges 0, w, 2w … covering [0, hi] in about
+// n buckets, w a round number (1, 2 or 5 times a power of ten): the
+// edges of RunAggregates.CLV for n = 20.
+func RoundEdges(hi int64, n int) []int64 {
+	if n < 1 {
+		n = 10
+	}
+	if hi <= 0 {
+		return []int64{0}
+	}
+	raw := float64(hi) / float64(n)
+	p := math.Pow10(int(math.Floor(math.Log10(raw))))
+	w := p
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw {
+			w = m * p
+			break
+		}
+	}
+	step := max(int64(w), 1)
+	var edges []int64
+	for e := int64(0); e <= hi; e += step {
+		edges = append(edges, e)
+	}
+	return edges
+}
+
 // ScoreCLVRange returns the smallest and largest CLV of run id; ok is
 // false when no customer has one.
 func (tx *Tx) ScoreCLVRange(ctx context.Context, runID int64) (lo, hi int64, ok bool, err error) {
+	if a, has, err := tx.runAggregates(ctx, runID); err != nil || has {
+		if err != nil || a.CLVMin == nil {
+			return 0, 0, false, err
+		}
+		return *a.CLVMin, *a.CLVMax, true, nil
+	}
 	var l, h sql.NullInt64
 	err = tx.QueryRow(ctx, `SELECT MIN(clv), MAX(clv) FROM `+scoreTable(runID)+` WHERE clv IS NOT NULL`).Scan(&l, &h)
 	if err != nil {
