@@ -114,6 +114,7 @@ func salesRoutes(s *server, mux *http.ServeMux) {
 // salesFuncs are the template functions of the sales partials.
 var salesFuncs = template.FuncMap{
 	"salesMoney": formatMoney,
+	"salesDealCount": dealCount,
 	"salesField": func(p *locale.Printer, field string) string {
 		if k := "sales.field." + field; p.Has(k) {
 			return p.T(k)
@@ -135,6 +136,9 @@ var salesFuncs = template.FuncMap{
 		return strings.Join(names, p.T("sales.list_sep"))
 	},
 	"list2": func(a, b string) []string { return []string{a, b} },
+	// ltr isolates a left-to-right code (a tax ID, "411-1234-5678") in a
+	// message, so a right-to-left page does not reorder its parts.
+	"ltr": func(s string) string { return "\u2066" + s + "\u2069" },
 	"atoi": func(s string) int64 {
 		n, _ := strconv.ParseInt(s, 10, 64)
 		return n
@@ -190,6 +194,11 @@ func (b *salesBase) Money(amount int64, currency string) string {
 	return formatMoney(b.L, amount, currency)
 }
 
+// Amount is Money without the currency, for tables that name it once.
+func (b *salesBase) Amount(amount int64, currency string) string {
+	return moneyAmount(b.L, amount, currency)
+}
+
 // Totals formats amounts of several currencies: "1,000 IRR · 20 USD".
 func (b *salesBase) Totals(list []sales.Amount) string { return totalsText(b.L, list, false) }
 
@@ -214,6 +223,15 @@ func totalsText(p *locale.Printer, list []sales.Amount, weighted bool) string {
 // CloseDate shows a deal's expected close date (YYYY-MM-DD) in the
 // user's calendar.
 func (b *salesBase) CloseDate(day string) string { return civilDay(b.L, day) }
+
+// CloseDateLong is CloseDate with the month's name: "4 January 2027".
+func (b *salesBase) CloseDateLong(day string) string {
+	t, err := time.ParseInLocation(time.DateOnly, day, b.L.Location())
+	if err != nil {
+		return day
+	}
+	return b.L.DateLong(t)
+}
 
 // civilDay shows a Gregorian YYYY-MM-DD date in the user's calendar and
 // digits; "" stays "".

@@ -377,7 +377,7 @@ func (s *server) moveJSON(w http.ResponseWriter, r *http.Request, d *crm.Deal, e
 			if f, fo := dealFilterForm(p, q); fo.ok() {
 				if cols, cerr := s.sales.BoardTotals(r.Context(), d.PipelineID, f); cerr == nil {
 					for _, c := range cols {
-						ans.Columns = append(ans.Columns, moveColumn{StageID: c.Stage.ID, Count: p.T("sales.board.count", "count", c.Count),
+						ans.Columns = append(ans.Columns, moveColumn{StageID: c.Stage.ID, Count: dealCount(p, c.Count),
 							Total: totalsText(p, c.Totals, false), Weighted: totalsText(p, c.Totals, true)})
 					}
 				}

@@ -548,10 +548,22 @@ func durationText(p *locale.Printer, t time.Duration) string {
 	switch {
 	case t >= 48*time.Hour:
 		return p.T("sales.duration.days", "count", int64(t/(24*time.Hour)))
-	case t >= time.Hour:
+	case t >= 2*time.Hour:
 		return p.T("sales.duration.hours", "count", int64(t/time.Hour))
+	case t >= time.Hour:
+		return p.T("sales.duration.hour")
+	case t >= time.Minute && t < 2*time.Minute:
+		return p.T("sales.duration.minute")
 	}
 	return p.T("sales.duration.minutes", "count", int64(t/time.Minute))
+}
+
+// dealCount is "1 deal", "3 deals".
+func dealCount(p *locale.Printer, n int64) string {
+	if n == 1 {
+		return p.T("sales.board.count_one")
+	}
+	return p.T("sales.board.count", "count", n)
 }
 
 // UserName names a user.
@@ -757,8 +769,13 @@ func parsePercent(s string) (int64, error) {
 }
 
 // PercentOf shows a tax rate (hundredths of a percent) as a percent.
+// 1000 is "10%", 950 "9.5%", in the user's digits and percent sign.
 func (b *salesBase) PercentOf(rate int64) string {
-	return moneyAmount(b.L, rate, "USD") + "%"
+	n := strconv.FormatInt(rate/100, 10)
+	if frac := rate % 100; frac != 0 {
+		n += "." + strings.TrimRight(fmt.Sprintf("%02d", frac), "0")
+	}
+	return b.L.T("reports.percent", "n", b.L.Digits(strings.Replace(n, ".", decimalSep(b.L), 1)))
 }
 
 func (s *server) handleDealLineDelete(w http.ResponseWriter, r *http.Request) {
