@@ -113,7 +113,7 @@ func salesRoutes(s *server, mux *http.ServeMux) {
 
 // salesFuncs are the template functions of the sales partials.
 var salesFuncs = template.FuncMap{
-	"salesMoney": formatMoney,
+	"salesMoney":     formatMoney,
 	"salesDealCount": dealCount,
 	"salesField": func(p *locale.Printer, field string) string {
 		if k := "sales.field." + field; p.Has(k) {
