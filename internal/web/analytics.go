@@ -16,6 +16,7 @@ import (
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/locale"
+	"github.com/pivand/pivand/internal/text"
 )
 
 // The customer analytics (internal/insight) in the UI: the analytics page
@@ -320,16 +321,16 @@ func settingsForm(p *locale.Printer, st insight.Settings) form {
 	}}
 }
 
-var settingsFields = []string{"currency", "period", "unit", "predict_periods", "clv_months", "discount_rate", "churn_medium", "churn_high",
+var analyticsSettingsFields = []string{"currency", "period", "unit", "predict_periods", "clv_months", "discount_rate", "churn_medium", "churn_high",
 	"min_customers", "min_repeat_customers", "nightly", "nightly_at", "time_zone", "basket_min_support", "basket_min_confidence"}
 
 func (s *server) handleAnalyticsSettings(w http.ResponseWriter, r *http.Request) {
 	p := state(r).p
-	f := newForm(r, settingsFields...)
+	f := newForm(r, analyticsSettingsFields...)
 	st := insight.Settings{Currency: f.V("currency"), Period: f.V("period"), Unit: f.V("unit"), Nightly: f.V("nightly") != "",
-		NightlyAt: strings.TrimSpace(toASCII(f.V("nightly_at"))), TimeZone: f.V("time_zone")}
+		NightlyAt: strings.TrimSpace(text.ToASCIIDigits(f.V("nightly_at"))), TimeZone: f.V("time_zone")}
 	number := func(name string, scale float64) float64 {
-		v, err := strconv.ParseFloat(strings.ReplaceAll(strings.ReplaceAll(toASCII(f.V(name)), "٫", "."), ",", ""), 64)
+		v, err := strconv.ParseFloat(strings.ReplaceAll(strings.ReplaceAll(text.ToASCIIDigits(f.V(name)), "٫", "."), ",", ""), 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 			f.invalid(p, name, "analytics.settings.error")
 			return 0
@@ -348,7 +349,7 @@ func (s *server) handleAnalyticsSettings(w http.ResponseWriter, r *http.Request)
 	if f.ok() {
 		if _, err := s.insight.SaveSettings(r.Context(), st); err != nil {
 			keys := map[string]string{}
-			for _, n := range settingsFields {
+			for _, n := range analyticsSettingsFields {
 				keys[n] = "analytics.settings.error"
 			}
 			f.fail(p, err, keys)
@@ -359,19 +360,6 @@ func (s *server) handleAnalyticsSettings(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	redirect(w, r, "/analytics/customers#settings", "analytics_settings_saved")
-}
-
-// toASCII turns Persian and Arabic digits into ASCII ones.
-func toASCII(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '۰' && r <= '۹':
-			return '0' + (r - '۰')
-		case r >= '٠' && r <= '٩':
-			return '0' + (r - '٠')
-		}
-		return r
-	}, s)
 }
 
 func (s *server) handleAnalyticsRecompute(w http.ResponseWriter, r *http.Request) {
@@ -532,9 +520,10 @@ func (s *server) customerAnalytics(r *http.Request, contactID int64) (*contactAn
 var analyticsColumnKeys = []string{"analytics.segment", "analytics.rfm_cell", "analytics.churn_band", "analytics.p_alive", "analytics.clv", "analytics.total_spent"}
 
 // analyticsListColumns returns the analytics columns of the people list,
-// marking the ones this browser chose (none by default).
-func (s *server) analyticsListColumns(r *http.Request, p *locale.Printer) []listColumn {
-	if s.insight == nil || !state(r).user.Can(crm.PermOrdersRead) {
+// marking the ones this browser chose; without a choice, none, or, when
+// the list is filtered by the analytics, the segment, churn band and CLV.
+func (s *server) analyticsListColumns(r *http.Request, p *locale.Printer, la *listAnalytics) []listColumn {
+	if la == nil {
 		return nil
 	}
 	var chosen []string
@@ -543,8 +532,11 @@ func (s *server) analyticsListColumns(r *http.Request, p *locale.Printer) []list
 	}
 	var cols []listColumn
 	for _, k := range analyticsColumnKeys {
-		cols = append(cols, listColumn{Key: k, Label: p.T("analytics.col." + strings.TrimPrefix(k, "analytics.")), On: slices.Contains(chosen, k),
-			Analytics: true})
+		on := slices.Contains(chosen, k)
+		if chosen == nil && la.Filtered {
+			on = k == "analytics.segment" || k == "analytics.churn_band" || k == "analytics.clv"
+		}
+		cols = append(cols, listColumn{Key: k, Label: p.T("analytics.col." + strings.TrimPrefix(k, "analytics.")), On: on, Analytics: true})
 	}
 	return cols
 }

@@ -272,7 +272,7 @@ func (s *server) contactIndex(w http.ResponseWriter, r *http.Request, q url.Valu
 	if r.Method != http.MethodGet {
 		d.Path = "/contacts"
 	}
-	d.Columns = append(listColumns(r, p, fields), s.analyticsListColumns(r, p)...)
+	d.Columns = append(listColumns(r, p, fields), s.analyticsListColumns(r, p, la)...)
 	for _, c := range d.Columns {
 		if c.On {
 			d.Shown = append(d.Shown, c)
