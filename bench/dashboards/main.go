@@ -66,8 +66,12 @@ func main() {
 		lang      = flag.String("lang", "fa", "the viewer's language (fa: Jalali months, Persian digits)")
 		bin       = flag.String("pivand", "", "the pivand binary (built from ./cmd/pivand when empty)")
 		rebuild   = flag.Bool("rebuild", false, "rebuild the aggregates of existing data (in this process, for its time and peak memory)")
+		verbose   = flag.Bool("v", false, "log the reports' work in detail (each cached figure's time)")
 	)
 	flag.Parse()
+	if *verbose {
+		slog.SetLogLoggerLevel(slog.LevelDebug)
+	}
 	if err := run(*customers, *orders, *dir, *fresh, *rebuild, *n, *lang, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "dashboards:", err)
 		os.Exit(1)
