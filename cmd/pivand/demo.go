@@ -9,16 +9,19 @@ import (
 	"github.com/pivand/pivand/internal/config"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/demo"
+	"github.com/pivand/pivand/internal/sales"
 )
 
-const demoUsage = "pivand demo [--data DIR] --contacts N [--seed S] [--companies C]"
+const demoUsage = "pivand demo [--data DIR] --contacts N [--seed S] [--companies C] [--deals D]"
 
 const demoHelp = `
 Adds realistic synthetic people and companies in Persian, Arabic and English:
 names, phone numbers as people in Iran, the UAE, Saudi Arabia, the US and the
 UK write them, emails, addresses, tags, birthdays, four custom fields, and
 interactions and notes on one person in fifty. The same seed gives the same
-people. Active users own about half of them.
+people. Active users own about half of them. Then the sales module gets a
+pipeline, products and lost reasons (when it has none) and deals about the
+newest people, some won and some lost.
 `
 
 // cmdDemo is "pivand demo".
@@ -29,6 +32,7 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	seed := fs.Int64("seed", 1, "random seed")
 	companies := fs.Int("companies", 0, "number of companies (default: one per 25 people, 5 to 20,000)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	deals := fs.Int("deals", -1, "number of deals to add (default: one per 20 people, 20 to 300; 0 for none)")
 	rest, err := parseInterleaved(fs, env, args, demoUsage, demoHelp)
 	if err != nil {
 		return err
@@ -43,6 +47,11 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 		return config.Usagef("--contacts must be at most 10,000,000")
 	case *companies < 0:
 		return config.Usagef("--companies must not be negative")
+	case *deals > 500:
+		return config.Usagef("--deals must be at most 500")
+	}
+	if *deals < 0 {
+		*deals = min(max(*n/20, 20), 300)
 	}
 	db, err := openForCommand(ctx, &cfg, false)
 	if err != nil {
@@ -51,7 +60,8 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	defer db.Close()
 	bar := newProgressBar(env.stderr, *quiet)
 	start := time.Now()
-	res, err := demo.Fill(ctx, db, contact.New(db, contact.Options{}), activity.New(db), demo.Options{
+	contacts := contact.New(db, contact.Options{})
+	res, err := demo.Fill(ctx, db, contacts, activity.New(db), demo.Options{
 		Contacts: *n, Seed: *seed, Companies: *companies,
 		Progress: func(done, total int) {
 			bar.update(100*float64(done)/float64(total), int64(done), thousands(int64(done))+" people")
@@ -73,6 +83,23 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	fmt.Fprintln(env.stdout, ".")
 	if res.CustomFields > 0 {
 		fmt.Fprintf(env.stdout, "Defined %d custom fields: vip_level, customer_since, newsletter, lifetime_value.\n", res.CustomFields)
+	}
+	sr, err := demo.FillSales(ctx, db, contacts, sales.New(db, sales.Options{}), *deals, *seed, time.Time{})
+	if err != nil {
+		return fmt.Errorf("sales: %w", err)
+	}
+	if sr.Deals > 0 {
+		fmt.Fprintf(env.stdout, "Added %d deals (%d won, %d lost)", sr.Deals, sr.Won, sr.Lost)
+		if sr.Pipeline {
+			fmt.Fprint(env.stdout, ", a pipeline")
+		}
+		if sr.Products > 0 {
+			fmt.Fprintf(env.stdout, ", %d products", sr.Products)
+		}
+		if sr.LostReasons > 0 {
+			fmt.Fprintf(env.stdout, ", %d lost reasons", sr.LostReasons)
+		}
+		fmt.Fprintln(env.stdout, ".")
 	}
 	return nil
 }
