@@ -19,6 +19,7 @@ import (
 	"github.com/pivand/pivand/internal/auth"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
+	"github.com/pivand/pivand/internal/desk"
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
@@ -41,6 +42,7 @@ type Options struct {
 	Club         *club.Service     // the customer club; nil leaves /club out
 	Insight      *insight.Service  // customer analytics; nil leaves /analytics out
 	Sales        *sales.Service    // leads, pipelines, deals, products, quotes, forecast; nil leaves them out
+	Desk         *desk.Service     // the service desk: tickets, SLA, surveys, returns; nil leaves them out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
 	// ("" is the system's temporary directory); MaxUploadBytes bounds one
@@ -59,6 +61,7 @@ type API struct {
 	club     *club.Service
 	insight  *insight.Service
 	sales    *sales.Service
+	desk     *desk.Service
 	log      *slog.Logger
 	version  string
 	maxBody  int64
@@ -86,6 +89,7 @@ func New(opts Options) (*API, error) {
 		club:     opts.Club,
 		insight:  opts.Insight,
 		sales:    opts.Sales,
+		desk:     opts.Desk,
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/pivand/pivand/internal/config"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/desk"
 	"github.com/pivand/pivand/internal/event"
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/insight"
@@ -50,6 +52,7 @@ type App struct {
 	Reports  *report.Service
 	Insight  *insight.Service // customer analytics: the recompute job and its results
 	Sales    *sales.Service   // leads, pipelines, deals, products, quotes, forecast
+	Desk     *desk.Service    // the service desk: tickets, SLAs, email, surveys, returns
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
 	Jobs     *jobs.Runner
@@ -102,6 +105,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Club = club.New(db, club.Options{Resolve: a.Contacts.ResolveCustomer}) // people enrolled by phone, email or name
 	a.Orders = order.New(db, order.Options{Resolve: a.resolveCustomer})
 	a.Sales = sales.New(db, sales.Options{Person: a.Contacts.PersonForLead, Company: a.Contacts.CompanyForLead, Region: a.Contacts.Region(), Logger: logger})
+	a.Desk = desk.New(db, desk.Options{Resolve: a.Contacts.ResolveCustomer, BaseURL: cfg.BaseURL, Logger: logger,
+		Mail: desk.MailConfig{Relay: cfg.SMTPRelay, Username: cfg.SMTPUser, Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS, Helo: smtpHostname(cfg)}})
 	a.Idem = idempotency.New(db)
 	a.Events = event.NewDispatcher(db, logger)
 	a.Jobs = jobs.NewRunner(db, logger, jobs.Options{})
@@ -110,6 +115,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Club.Subscribe(a.Events)      // points from order.created / order.returned
 	a.Club.RegisterJobs(a.Jobs)     // the club's sweep: releases, expiry, reminders, tier reviews
 	a.Sales.Subscribe(a.Events)     // deals and leads follow merged, deleted and erased people and deleted companies
+	a.Desk.RegisterJobs(a.Jobs)     // SLA warnings and breaches, outgoing mail, surveys, closing solved tickets
+	a.Desk.Subscribe(a.Events)      // tickets follow merged, deleted and erased people
 	a.Reports = report.New(db, report.Options{Logger: logger})
 	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})
@@ -146,11 +153,12 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		Reports:       a.Reports,
 		Insight:       a.Insight,
 		Sales:         a.Sales,
+		Desk:          a.Desk,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err
@@ -216,7 +224,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	start := func(name string, fn func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -231,6 +239,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	start("jobs", a.Jobs.Run)
 	start("maintenance", a.maintain)
 	start("reports", a.Reports.Run)
+	if a.Config.SMTPListen != "" {
+		start("smtp", a.serveSMTP)
+	}
 	srv := server.New(ln.Addr().String(), a.Handler, a.Logger)
 	err := srv.Serve(ctx, ln)
 	cancel()
@@ -240,6 +251,34 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(err, e)
 	}
 	return err
+}
+
+// serveSMTP runs the service desk's SMTP receiver on Config.SMTPListen
+// until ctx ends.
+func (a *App) serveSMTP(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.Config.SMTPListen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.SMTPListen, err)
+	}
+	rcv := a.Desk.NewReceiver(smtpHostname(a.Config))
+	a.Logger.Info("smtp: receiving mail for the service desk", "addr", ln.Addr().String())
+	go func() {
+		<-ctx.Done()
+		rcv.Close()
+	}()
+	return rcv.Serve(ln)
+}
+
+// smtpHostname is the name Pivand's SMTP ends greet with: the configured
+// one, else the base URL's host.
+func smtpHostname(cfg config.Config) string {
+	if cfg.SMTPHostname != "" {
+		return cfg.SMTPHostname
+	}
+	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "localhost"
 }
 
 // maintain removes expired sessions and idempotency keys every hour.

@@ -19,7 +19,7 @@ func TestImportDirection(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	const mod = "github.com/pivand/pivand/"
-	domains := map[string]bool{"contact": true, "sales": true, "service": true, "marketing": true,
+	domains := map[string]bool{"contact": true, "sales": true, "service": true, "desk": true, "marketing": true,
 		"loyalty": true, "club": true, "automation": true, "analytics": true, "order": true}
 	top := func(p string) string { // internal/contact/csv → contact
 		p = strings.TrimPrefix(p, mod)

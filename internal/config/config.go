@@ -22,6 +22,17 @@ type Config struct {
 	LogFormat     string // text or json
 	SecureCookies bool   // set the Secure flag on cookies (behind HTTPS)
 	Dev           bool   // reload templates from disk
+
+	// The service desk's mail (docs/service.md). SMTPListen turns the
+	// built-in SMTP receiver on (off when empty); SMTPRelay is the
+	// smarthost replies leave through (replies are recorded but not sent
+	// when empty). SMTPPassword comes from the environment only.
+	SMTPListen   string // host:port the receiver listens on, e.g. 0.0.0.0:2525
+	SMTPHostname string // the name the receiver and the sender greet with; the base URL's host when empty
+	SMTPRelay    string // host:port of the smarthost
+	SMTPUser     string // SMTP AUTH user at the smarthost
+	SMTPPassword string // its password (PIVAND_SMTP_PASSWORD)
+	SMTPTLS      string // starttls (default), tls or none
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -38,6 +49,12 @@ var Env = map[string]string{
 	"PIVAND_LOG_LEVEL":      "log-level",
 	"PIVAND_LOG_FORMAT":     "log-format",
 	"PIVAND_SECURE_COOKIES": "secure-cookies",
+	"PIVAND_SMTP_LISTEN":    "smtp-listen",
+	"PIVAND_SMTP_HOSTNAME":  "smtp-hostname",
+	"PIVAND_SMTP_RELAY":     "smtp-relay",
+	"PIVAND_SMTP_USER":      "smtp-user",
+	"PIVAND_SMTP_PASSWORD":  "", // environment only: a password has no place on a command line
+	"PIVAND_SMTP_TLS":       "smtp-tls",
 }
 
 // UsageError is a mistake in the command line or environment: the process
@@ -78,6 +95,12 @@ func (c *Config) FlagSet(name string, server bool, getenv func(string) string, o
 		c.SecureCookies = secure == "1" || strings.EqualFold(secure, "true")
 		fs.BoolVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark cookies Secure (serve behind HTTPS) [PIVAND_SECURE_COOKIES]")
 		fs.BoolVar(&c.Dev, "dev", false, "development: reload templates from disk")
+		fs.StringVar(&c.SMTPListen, "smtp-listen", env("PIVAND_SMTP_LISTEN", c.SMTPListen), "host:port of the service desk's SMTP receiver; off when empty [PIVAND_SMTP_LISTEN]")
+		fs.StringVar(&c.SMTPHostname, "smtp-hostname", env("PIVAND_SMTP_HOSTNAME", c.SMTPHostname), "the name the SMTP receiver and sender greet with [PIVAND_SMTP_HOSTNAME]")
+		fs.StringVar(&c.SMTPRelay, "smtp-relay", env("PIVAND_SMTP_RELAY", c.SMTPRelay), "host:port of the mail server replies are sent through [PIVAND_SMTP_RELAY]")
+		fs.StringVar(&c.SMTPUser, "smtp-user", env("PIVAND_SMTP_USER", c.SMTPUser), "user for SMTP AUTH at the relay; the password is PIVAND_SMTP_PASSWORD [PIVAND_SMTP_USER]")
+		fs.StringVar(&c.SMTPTLS, "smtp-tls", env("PIVAND_SMTP_TLS", c.SMTPTLS), "starttls, tls or none: how to reach the relay [PIVAND_SMTP_TLS]")
+		c.SMTPPassword = getenv("PIVAND_SMTP_PASSWORD")
 	}
 	return fs
 }
@@ -104,6 +127,19 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return Usagef("--log-format must be text or json (got %q)", c.LogFormat)
+	}
+	for _, hp := range []struct{ flag, v string }{{"--smtp-listen", c.SMTPListen}, {"--smtp-relay", c.SMTPRelay}} {
+		if hp.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(hp.v); err != nil {
+			return Usagef("%s %q is not host:port (e.g. 127.0.0.1:2525)", hp.flag, hp.v)
+		}
+	}
+	switch c.SMTPTLS {
+	case "", "starttls", "tls", "none":
+	default:
+		return Usagef("--smtp-tls must be starttls, tls or none (got %q)", c.SMTPTLS)
 	}
 	if c.BaseURL == "" && c.Addr != "" {
 		host, port, _ := net.SplitHostPort(c.Addr)

@@ -96,6 +96,17 @@ const (
 	DefaultCapacity    = 20
 )
 
+// Store types the desk's callers see, so the HTTP layers need not import
+// the store.
+type (
+	// Change is one row of a ticket's history.
+	Change = store.TicketChange
+	// ReturnFilter selects return requests.
+	ReturnFilter = store.ReturnRequestFilter
+	// OrderLine is a line of a customer's order a return request may name.
+	OrderLine = store.OrderLineRef
+)
+
 // --- Settings ---
 
 // Settings are the desk's settings, kept by admins.

@@ -69,6 +69,10 @@ var uploadPaths = map[string]bool{"/contacts/import": true}
 // streamedUpload prepares a file upload to one of uploadPaths and reports
 // whether it is one; load skips its own reading of the form for it.
 func (s *server) streamedUpload(w http.ResponseWriter, r *http.Request) bool {
+	if s.desk != nil && r.Method == http.MethodPost && serviceUpload(r.URL.Path) && isMultipart(r) {
+		r.Body = http.MaxBytesReader(w, r.Body, serviceUploadBytes) // a ticket's files (service_ticket.go)
+		return true
+	}
 	if s.contacts == nil || r.Method != http.MethodPost || !uploadPaths[r.URL.Path] || !isMultipart(r) {
 		return false
 	}

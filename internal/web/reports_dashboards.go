@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/desk"
 	"github.com/pivand/pivand/internal/locale"
 	"github.com/pivand/pivand/internal/report"
 )
@@ -160,6 +161,7 @@ type reportRequest struct {
 	query   string // the range's query string, for CSV links
 	rtl     bool
 	revenue *report.Revenue
+	service *desk.Report // the service desk's figures, read once (service_reports.go)
 }
 
 // extraSuffix names the export of a panel's second table (a list):

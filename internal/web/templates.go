@@ -38,6 +38,7 @@ func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*te
 	maps.Copy(t.funcs, contactFuncs)
 	maps.Copy(t.funcs, analyticsFuncs)
 	maps.Copy(t.funcs, salesFuncs)
+	maps.Copy(t.funcs, serviceFuncs)
 	pages, err := t.parseAll()
 	if err != nil {
 		return nil, err

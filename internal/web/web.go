@@ -22,6 +22,7 @@ import (
 	"github.com/pivand/pivand/internal/auth"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
+	"github.com/pivand/pivand/internal/desk"
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
@@ -72,6 +73,12 @@ type Options struct {
 	// products, quotes, forecast, activities and the sales settings, and
 	// the sales panels of the dashboards.
 	Sales *sales.Service
+
+	// Desk installs the service desk (service.go): the agents' queues,
+	// tickets, canned replies, returns, agents, the desk's settings and
+	// SLA pages, the public survey page, and the service panels of the
+	// dashboards.
+	Desk *desk.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -82,6 +89,7 @@ type server struct {
 	reports   *report.Service
 	insight   *insight.Service
 	sales     *sales.Service
+	desk      *desk.Service
 	log       *slog.Logger
 	version   string
 	secure    bool
@@ -124,6 +132,7 @@ func New(opts Options) (http.Handler, error) {
 		reports:   opts.Reports,
 		insight:   opts.Insight,
 		sales:     opts.Sales,
+		desk:      opts.Desk,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
