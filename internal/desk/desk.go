@@ -33,6 +33,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/pivand/pivand/internal/crm"
@@ -62,9 +63,10 @@ type Options struct {
 
 // Service is the service desk.
 type Service struct {
-	db   *store.DB
-	opts Options
-	log  *slog.Logger
+	db        *store.DB
+	opts      Options
+	log       *slog.Logger
+	calendars sync.Map // calendar id → compiledCalendar (timers.go)
 }
 
 // New returns the desk on db.

@@ -61,8 +61,10 @@ func (s *Service) choosePolicy(ctx context.Context, tx *store.Tx, t *crm.Ticket)
 	return p, nil
 }
 
-// calendarOf compiles a policy's calendar (around the clock without one).
-func calendarOf(ctx context.Context, tx *store.Tx, p *crm.SLAPolicy) (*Calendar, error) {
+// calendarOf compiles a policy's calendar (around the clock without
+// one). Compiled calendars are kept per id and last change, so only the
+// row is read again.
+func (s *Service) calendarOf(ctx context.Context, tx *store.Tx, p *crm.SLAPolicy) (*Calendar, error) {
 	if p.CalendarID == 0 {
 		return AlwaysOpen(), nil
 	}
@@ -70,7 +72,22 @@ func calendarOf(ctx context.Context, tx *store.Tx, p *crm.SLAPolicy) (*Calendar,
 	if err != nil {
 		return nil, err
 	}
-	return CompileCalendar(bc)
+	if v, ok := s.calendars.Load(bc.ID); ok {
+		if c := v.(compiledCalendar); c.updated.Equal(bc.UpdatedAt) {
+			return c.cal, nil
+		}
+	}
+	c, err := CompileCalendar(bc)
+	if err != nil {
+		return nil, err
+	}
+	s.calendars.Store(bc.ID, compiledCalendar{updated: bc.UpdatedAt, cal: c})
+	return c, nil
+}
+
+type compiledCalendar struct {
+	updated time.Time
+	cal     *Calendar
 }
 
 // factsOf reads what a ticket's timers follow from.
@@ -90,8 +107,8 @@ func factsOf(ctx context.Context, tx *store.Tx, t *crm.Ticket) (slaFacts, error)
 }
 
 // planFor computes the timers of t under policy p from its history.
-func planFor(ctx context.Context, tx *store.Tx, t *crm.Ticket, p *crm.SLAPolicy) ([]timerPlan, error) {
-	cal, err := calendarOf(ctx, tx, p)
+func (s *Service) planFor(ctx context.Context, tx *store.Tx, t *crm.Ticket, p *crm.SLAPolicy) ([]timerPlan, error) {
+	cal, err := s.calendarOf(ctx, tx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -103,23 +120,27 @@ func planFor(ctx context.Context, tx *store.Tx, t *crm.Ticket, p *crm.SLAPolicy)
 }
 
 // retime writes the timers of t under policy p (none: its timers go) and
-// enqueues the jobs of the warnings and breaches still to come.
+// enqueues the job of the next warning or breach still to come.
 func (s *Service) retime(ctx context.Context, tx *store.Tx, t *crm.Ticket, p *crm.SLAPolicy) error {
 	if p == nil {
 		return tx.DeleteSLATimers(ctx, t.ID)
 	}
-	plans, err := planFor(ctx, tx, t, p)
+	plans, err := s.planFor(ctx, tx, t, p)
 	if err != nil {
 		return err
 	}
-	old, err := tx.SLATimerRows(ctx, t.ID, false)
-	if err != nil {
-		return err
+	var fired map[string]store.SLATimerRow
+	if t.Version > 1 || len(t.SLA) > 0 { // a new ticket has no timers yet
+		old, err := tx.SLATimerRows(ctx, t.ID, false)
+		if err != nil {
+			return err
+		}
+		fired = map[string]store.SLATimerRow{}
+		for _, o := range old {
+			fired[o.Metric] = o
+		}
 	}
-	fired := map[string]store.SLATimerRow{}
-	for _, o := range old {
-		fired[o.Metric] = o
-	}
+	rows := make([]store.SLATimerRow, 0, len(plans))
 	for _, tp := range plans {
 		row := store.SLATimerRow{PolicyID: p.ID}
 		row.Metric, row.DueAt, row.WarnAt, row.SatisfiedAt = tp.Metric, tp.DueAt, tp.WarnAt, tp.SatisfiedAt
@@ -130,54 +151,67 @@ func (s *Service) retime(ctx context.Context, tx *store.Tx, t *crm.Ticket, p *cr
 		if err := tx.SaveSLATimer(ctx, t.ID, row); err != nil {
 			return err
 		}
-		if tp.SatisfiedAt != nil || tp.Paused || tp.DueAt == nil {
-			continue
-		}
 		o := fired[tp.Metric]
-		if o.WarnedAt == nil && tp.WarnAt != nil {
-			if err := enqueueSLA(ctx, tx, t.ID, tp.Metric, "warning", *tp.WarnAt); err != nil {
-				return err
-			}
-		}
-		if o.BreachedAt == nil {
-			if err := enqueueSLA(ctx, tx, t.ID, tp.Metric, "breach", *tp.DueAt); err != nil {
-				return err
-			}
-		}
+		row.WarnedAt, row.BreachedAt = o.WarnedAt, o.BreachedAt
+		rows = append(rows, row)
+	}
+	if at, ok := nextCheck(rows, time.Time{}); ok {
+		return enqueueSLA(ctx, tx, t.ID, at)
 	}
 	return nil
 }
 
-// slaJob is the payload of a desk.sla job.
-type slaJob struct {
-	TicketID int64  `json:"ticket_id"`
-	Metric   string `json:"metric"`
-	Kind     string `json:"kind"` // warning, breach
+// nextCheck returns the earliest instant after `after` at which one of
+// the timers has a warning or a breach to fire (a warning only before its
+// breach); ok is false when none has.
+func nextCheck(rows []store.SLATimerRow, after time.Time) (at time.Time, ok bool) {
+	consider := func(t time.Time) {
+		if t.After(after) && (!ok || t.Before(at)) {
+			at, ok = t, true
+		}
+	}
+	for _, r := range rows {
+		if r.SatisfiedAt != nil || r.Status == crm.SLAPaused || r.DueAt == nil || r.BreachedAt != nil {
+			continue
+		}
+		if r.WarnedAt == nil && r.WarnAt != nil && r.WarnAt.Before(*r.DueAt) {
+			consider(*r.WarnAt)
+		}
+		consider(*r.DueAt)
+	}
+	return at, ok
 }
 
-// enqueueSLA asks for a timer's warning or breach to be checked at at.
-// The key holds the time, so a moved deadline gets a job of its own; an
-// old job finds its timer not due (or already fired) and does nothing.
-func enqueueSLA(ctx context.Context, tx *store.Tx, ticketID int64, metric, kind string, at time.Time) error {
-	_, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobSLA, Payload: slaJob{TicketID: ticketID, Metric: metric, Kind: kind}, RunAt: at,
-		UniqueKey: fmt.Sprintf("desk.sla:%d:%s:%s:%d", ticketID, metric, kind, at.UnixMicro())})
+// slaJob is the payload of a desk.sla job.
+type slaJob struct {
+	TicketID int64 `json:"ticket_id"`
+}
+
+// enqueueSLA asks for a ticket's timers to be looked at at `at`. One job
+// per ticket and instant: the key holds the time, so a moved deadline
+// gets a job of its own, and an old job finds nothing due (or already
+// fired) and only asks for the next look.
+func enqueueSLA(ctx context.Context, tx *store.Tx, ticketID int64, at time.Time) error {
+	_, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobSLA, Payload: slaJob{TicketID: ticketID}, RunAt: at,
+		UniqueKey: fmt.Sprintf("desk.sla:%d:%d", ticketID, at.UnixMicro())})
 	return err
 }
 
-// handleSLA fires a timer's warning or breach if it is due now and has
-// not fired: the event, and the escalation rules of the trigger.
+// handleSLA fires the warnings and breaches of a ticket that are due now
+// and have not fired: the events, and the escalation rules of the
+// trigger; then asks for the next look.
 func (s *Service) handleSLA(ctx context.Context, j *jobs.Claimed) error {
 	var p slaJob
 	if err := j.Decode(&p); err != nil {
 		return err
 	}
 	return s.db.Write(ctx, func(tx *store.Tx) error {
-		return s.fireSLA(ctx, tx, p)
+		return s.fireSLA(ctx, tx, p.TicketID)
 	})
 }
 
-func (s *Service) fireSLA(ctx context.Context, tx *store.Tx, p slaJob) error {
-	t, err := tx.FindTicket(ctx, p.TicketID, true)
+func (s *Service) fireSLA(ctx context.Context, tx *store.Tx, ticketID int64) error {
+	t, err := tx.FindTicket(ctx, ticketID, true)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
 		return nil // deleted since
 	}
@@ -189,57 +223,61 @@ func (s *Service) fireSLA(ctx context.Context, tx *store.Tx, p slaJob) error {
 		return err
 	}
 	now := tx.Now()
-	for _, r := range rows {
-		if r.Metric != p.Metric || r.SatisfiedAt != nil || r.Status == crm.SLAPaused || r.DueAt == nil {
+	for i := range rows {
+		r := &rows[i]
+		if r.SatisfiedAt != nil || r.Status == crm.SLAPaused || r.DueAt == nil {
 			continue
 		}
-		var (
-			fired bool
-			typ   string
-		)
-		switch p.Kind {
-		case "warning":
-			// A warning is worth sending only before the breach (a server
-			// that was down through both sends the breach alone).
-			if r.WarnAt == nil || now.Before(*r.WarnAt) || !now.Before(*r.DueAt) || r.BreachedAt != nil {
-				continue
+		var kinds []string
+		// A warning is worth sending only before the breach (a server
+		// that was down through both sends the breach alone).
+		if r.WarnAt != nil && !now.Before(*r.WarnAt) && now.Before(*r.DueAt) && r.WarnedAt == nil && r.BreachedAt == nil {
+			kinds = append(kinds, "warning")
+		}
+		if !now.Before(*r.DueAt) && r.BreachedAt == nil {
+			kinds = append(kinds, "breach")
+		}
+		for _, kind := range kinds {
+			var (
+				fired   bool
+				typ     string
+				trigger string
+			)
+			if kind == "warning" {
+				fired, err = tx.MarkSLAWarned(ctx, r.ID)
+				typ, trigger = crm.EventTicketSLAWarning, crm.EscalateOnWarning
+				r.WarnedAt = &now
+			} else {
+				fired, err = tx.MarkSLABreached(ctx, r.ID)
+				typ, trigger = crm.EventTicketSLABreached, crm.EscalateOnBreach
+				r.BreachedAt = &now
 			}
-			if fired, err = tx.MarkSLAWarned(ctx, r.ID); err != nil {
+			if err != nil {
 				return err
 			}
-			typ = crm.EventTicketSLAWarning
-		case "breach":
-			if now.Before(*r.DueAt) {
+			if !fired {
 				continue
 			}
-			if fired, err = tx.MarkSLABreached(ctx, r.ID); err != nil {
+			policy := ""
+			if r.PolicyID != 0 {
+				if pol, err := tx.FindSLAPolicy(ctx, r.PolicyID); err == nil {
+					policy = pol.Name
+				}
+			}
+			tp, err := ticketPayload(ctx, tx, t)
+			if err != nil {
 				return err
 			}
-			typ = crm.EventTicketSLABreached
-		}
-		if !fired {
-			continue
-		}
-		policy := ""
-		if r.PolicyID != 0 {
-			if pol, err := tx.FindSLAPolicy(ctx, r.PolicyID); err == nil {
-				policy = pol.Name
+			if err := emit(ctx, tx, typ, t, SLAPayload{TicketPayload: tp, Metric: r.Metric, DueAt: *r.DueAt, Policy: policy}); err != nil {
+				return err
+			}
+			if err := s.runRules(ctx, tx, t, trigger, r.Metric); err != nil {
+				return err
 			}
 		}
-		tp, err := ticketPayload(ctx, tx, t)
-		if err != nil {
-			return err
-		}
-		if err := emit(ctx, tx, typ, t, SLAPayload{TicketPayload: tp, Metric: r.Metric, DueAt: *r.DueAt, Policy: policy}); err != nil {
-			return err
-		}
-		trigger := crm.EscalateOnWarning
-		if p.Kind == "breach" {
-			trigger = crm.EscalateOnBreach
-		}
-		if err := s.runRules(ctx, tx, t, trigger, r.Metric); err != nil {
-			return err
-		}
+	}
+	if at, ok := nextCheck(rows, now); ok {
+		return enqueueSLA(ctx, tx, t.ID, at)
 	}
 	return nil
 }
@@ -384,7 +422,7 @@ func (s *Service) PlannedTimers(ctx context.Context, id int64) ([]crm.SLATimer, 
 		if err != nil {
 			return err
 		}
-		plans, err := planFor(ctx, tx, t, p)
+		plans, err := s.planFor(ctx, tx, t, p)
 		if err != nil {
 			return err
 		}
