@@ -91,7 +91,7 @@ func seedContacts(t *testing.T, app *testApp, db *store.DB) *contactSeed {
 	must(err)
 	// An event type no renderer knows: the generic one shows it.
 	must(db.Write(ctx, func(tx *store.Tx) error {
-		return tx.Emit(ctx, &crm.Event{Type: "deal.won", SubjectType: "deal", SubjectID: 7, ContactID: s.a.ID, Payload: json.RawMessage(`{"title":"Big order","amount":1200}`)})
+		return tx.Emit(ctx, &crm.Event{Type: "invoice.paid", SubjectType: "invoice", SubjectID: 7, ContactID: s.a.ID, Payload: json.RawMessage(`{"title":"Big order","amount":1200}`)})
 	}))
 	return s
 }
@@ -521,13 +521,13 @@ func TestContactTimeline(t *testing.T) {
 		r = c.get(page)
 		mustStatus(t, r, http.StatusOK)
 		for _, kind := range []string{"contact.created", "contact.updated", "contact.merged", "consent.changed", "interaction.logged",
-			"note.added", "task.created", "task.completed", "deal.won"} {
+			"note.added", "task.created", "task.completed", "invoice.paid"} {
 			if !strings.Contains(r.body, `data-kind="`+kind+`"`) {
 				t.Errorf("the timeline has no %s entry", kind)
 			}
 		}
 		mustContain(t, r, "Offer sent", "Sent the offer.", "12 min", "Met at the fair.", "@admin", "Prepare the contract",
-			"Consent granted for Email", "Records merged into this one: 1", "علي رضائي", `<code dir="ltr">deal.won</code>`, "Big order",
+			"Consent granted for Email", "Records merged into this one: 1", "علي رضائي", `<code dir="ltr">invoice.paid</code>`, "Big order",
 			`id="task-`+idOf(s.task.ID)+`"`, "Task done:", `action="/tasks/`+idOf(s.task.ID)+`/reopen"`)
 
 		// Company timeline and people.
