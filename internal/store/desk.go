@@ -219,7 +219,7 @@ func ticketConds(f crm.TicketFilter) conds {
 		w.add(`t.team_id IN (SELECT team_id FROM team_members WHERE user_id = ?)`, f.TeamOf)
 	}
 	if f.ContactID != 0 {
-		w.add(`t.contact_id = ?`, f.ContactID)
+		w.add(`t.contact_id = ? AND t.contact_id <> 0`, f.ContactID) // the partial index desk_tickets_contact
 	}
 	if f.Priority != "" {
 		w.add(`t.priority = ?`, f.Priority)
@@ -598,7 +598,8 @@ func (tx *Tx) TicketByMessageIDs(ctx context.Context, ids []string) (int64, erro
 		return 0, nil
 	}
 	var id int64
-	err := tx.QueryRow(ctx, `SELECT ticket_id FROM desk_messages WHERE message_id IN (`+Placeholders(len(ids))+`) ORDER BY id DESC LIMIT 1`,
+	// "message_id <> ''" lets both engines use the partial unique index.
+	err := tx.QueryRow(ctx, `SELECT ticket_id FROM desk_messages WHERE message_id IN (`+Placeholders(len(ids))+`) AND message_id <> '' ORDER BY id DESC LIMIT 1`,
 		stringArgs(ids)...).Scan(&id)
 	if err == sql.ErrNoRows {
 		return 0, nil
@@ -609,7 +610,7 @@ func (tx *Tx) TicketByMessageIDs(ctx context.Context, ids []string) (int64, erro
 // MessageIDStored reports whether an email with this Message-ID is stored.
 func (tx *Tx) MessageIDStored(ctx context.Context, messageID string) (bool, error) {
 	var n int
-	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM desk_messages WHERE message_id = ?`, messageID).Scan(&n)
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM desk_messages WHERE message_id = ? AND message_id <> ''`, messageID).Scan(&n)
 	return n > 0, tx.db.wrap("message id", err)
 }
 
