@@ -19,12 +19,15 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/pivand/pivand/bench/machine"
+	"github.com/pivand/pivand/internal/app"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
@@ -40,19 +43,11 @@ func main() {
 	members := flag.Int("members", 5_000, "club members buying")
 	writers := flag.Int("writers", 4, "goroutines recording orders at the same time")
 	redeemers := flag.Int("redeemers", 64, "concurrent redemption requests on one member")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the order phase here")
+	cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the order phase (orders and their awards) here")
+	customer = flag.String("customer", "member", "how orders name the buyer: member (the card's member number, as a club till sends it), phone, or id (contact id)")
 	noClub = flag.Bool("no-club", false, "record the orders without the club's subscriber (to see what the club adds)")
 	catchUp = flag.Bool("catch-up", false, "record every order first, then start the dispatcher: the award rate on its own, in full batches")
 	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
-	}
 	url := *dbURL
 	if url == "" {
 		if *data == "" {
@@ -67,7 +62,10 @@ func main() {
 	}
 }
 
-var noClub, catchUp *bool
+var (
+	noClub, catchUp      *bool
+	cpuprofile, customer *string
+)
 
 func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 	ctx := context.Background()
@@ -84,9 +82,15 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 	fmt.Println("database:", db.Dialect(), db.Source())
 	cl := club.New(db, club.Options{Logger: quiet})
 	contacts := contact.New(db, contact.Options{DefaultRegion: "IR"})
-	orders := order.New(db, order.Options{Resolve: func(ctx context.Context, tx *store.Tx, ref crm.CustomerRef) (int64, error) {
-		return ref.ContactID, nil
-	}})
+	// The buyer is resolved as in the server (app.CustomerResolver): a
+	// member number through the club, a phone through the contacts, a
+	// contact id checked to exist.
+	orders := order.New(db, order.Options{Resolve: app.CustomerResolver(contacts, cl)})
+	switch *customer {
+	case "member", "phone", "id":
+	default:
+		return fmt.Errorf("-customer %q: use member, phone or id", *customer)
+	}
 
 	// A program like a shop's: 1 point per 10,000 rials, a 14-day return
 	// window, 12-month expiry, three tiers and two rules.
@@ -108,16 +112,26 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 		}
 	}
 	t0 := time.Now()
-	people := make([]int64, nMembers)
+	people := make([]crm.CustomerRef, nMembers)
 	for i := range people {
-		c, err := contacts.CreateContact(ctx, &crm.Contact{FirstName: fmt.Sprintf("Member%d", i), LastName: "Bench"}, true)
+		phone := fmt.Sprintf("+98912%07d", i)
+		c, err := contacts.CreateContact(ctx, &crm.Contact{FirstName: fmt.Sprintf("Member%d", i), LastName: "Bench",
+			Phones: []crm.Labeled{{Value: phone, Label: "mobile"}}}, true)
 		if err != nil {
 			return err
 		}
-		if _, err := cl.Enrol(ctx, club.Enrolment{ProgramID: p.ID, ContactID: c.ID}); err != nil {
+		e, err := cl.Enrol(ctx, club.Enrolment{ProgramID: p.ID, ContactID: c.ID})
+		if err != nil {
 			return err
 		}
-		people[i] = c.ID
+		switch *customer {
+		case "member":
+			people[i] = crm.CustomerRef{MemberNumber: e.Member.Number}
+		case "phone":
+			people[i] = crm.CustomerRef{Phone: "0912" + phone[6:]}
+		default:
+			people[i] = crm.CustomerRef{ContactID: c.ID}
+		}
 	}
 	fmt.Printf("setup: %d people enrolled in %.1fs\n", nMembers, time.Since(t0).Seconds())
 
@@ -127,14 +141,26 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 		cl.Subscribe(d)
 	}
 	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
 	var wg sync.WaitGroup
 	if !*catchUp {
 		wg.Go(func() { d.Run(runCtx) })
 	}
 
-	// Orders, each committed on its own.
+	// Orders, each sent on its own by one of the writers (tills).
 	var next atomic.Int64
 	lat := make([][]time.Duration, nWriters)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	io0 := readIO()
 	cpu0 := cpuTime()
 	start := time.Now()
 	var werr error
@@ -149,7 +175,7 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 					return
 				}
 				in := order.Input{Source: "bench", ExternalID: fmt.Sprint(i), Currency: "IRR",
-					Customer: crm.CustomerRef{ContactID: people[rng.IntN(len(people))]},
+					Customer: people[rng.IntN(len(people))],
 					Lines: []order.LineInput{
 						{SKU: "ESP", Name: "Espresso", Category: "coffee", Quantity: int64(1 + rng.IntN(3)), UnitPrice: 1_200_000},
 						{SKU: "CAKE", Name: "Cake", Category: "food", Quantity: 1, UnitPrice: int64(500_000 + rng.IntN(5_000_000))},
@@ -190,6 +216,10 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 	}
 	total := time.Since(start)
 	cpuUsed := cpuTime() - cpu0
+	io1 := readIO()
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	stop()
 	wg.Wait()
 	var all []time.Duration
@@ -209,6 +239,15 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 		fmt.Printf("orders with point awards: %d in %.2fs = %.0f /s end to end (awards done %.2fs after the last order)\n",
 			nOrders, total.Seconds(), float64(nOrders)/total.Seconds(), (total - written).Seconds())
 	}
+
+	groups, grouped := orders.CommitStats()
+	fmt.Printf("order transactions: %d for %d orders (%.1f per commit)\n", groups, grouped, float64(grouped)/float64(max(groups, 1)))
+	if st, ok := d.Stats()[club.SubscriberOrders]; ok {
+		fmt.Printf("award transactions: %d for %d events (%.1f per commit, largest %d)\n", st.Deliveries, st.Events,
+			float64(st.Events)/float64(max(st.Deliveries, 1)), st.MaxBatch)
+	}
+	fmt.Printf("written by this process: %.1f kB and %.1f write calls per order (log, checkpoints)\n",
+		float64(io1.wchar-io0.wchar)/1024/float64(nOrders), float64(io1.syscw-io0.syscw)/float64(nOrders))
 
 	// Concurrent redemptions on one member: exactly ⌊B/X⌋ succeed.
 	ms, _, err := cl.Members(ctx, club.MemberFilter{ProgramID: p.ID, Limit: 1})
@@ -291,6 +330,28 @@ func run(url string, nOrders, nMembers, nWriters, nRedeemers int) error {
 	}
 	fmt.Printf("ledger check: consistent (%.2fs)\n", time.Since(t0).Seconds())
 	return nil
+}
+
+// ioCounts are this process's write counters (/proc/self/io).
+type ioCounts struct{ wchar, syscw int64 }
+
+func readIO() ioCounts {
+	var c ioCounts
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return c
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "wchar":
+			c.wchar = n
+		case "syscw":
+			c.syscw = n
+		}
+	}
+	return c
 }
 
 // cpuTime is the user and system CPU time this process has used.

@@ -334,14 +334,11 @@ func (s *Service) MemberContact(ctx context.Context, tx *store.Tx, memberNumber 
 	if !ok {
 		return 0, crm.Errorf(crm.ENOTFOUND, "No member has the number %q (it is not a valid member number or card code).", memberNumber)
 	}
-	m, err := tx.ClubMemberByNumber(ctx, n)
+	id, err := tx.ClubNumberContact(ctx, n)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
 		return 0, crm.Errorf(crm.ENOTFOUND, "No member has the number %s.", FormatNumber(n))
 	}
-	if err != nil {
-		return 0, err
-	}
-	return m.ContactID, nil
+	return id, err
 }
 
 // MemberDetail is a member with what a card or a staff page shows: the

@@ -173,6 +173,30 @@ type subscriber struct {
 	retryAt  time.Time  // wall clock: no delivery before this after a failure
 	gapAt    int64      // the id after the gap being waited on
 	gapSeen  time.Time  // db clock: when this dispatcher first saw that gap
+	stats    SubscriberStats
+}
+
+// SubscriberStats counts a subscriber's deliveries since the dispatcher
+// started: how many write transactions it committed and how many events
+// its handler saw in them (Events / Deliveries is the mean batch).
+type SubscriberStats struct {
+	Deliveries int64 // committed delivery transactions
+	Events     int64 // events handed to the handler in them
+	MaxBatch   int   // most events handed over in one transaction
+}
+
+// Stats returns each subscriber's counters, by name.
+func (d *Dispatcher) Stats() map[string]SubscriberStats {
+	d.mu.Lock()
+	subs := d.subs
+	d.mu.Unlock()
+	out := map[string]SubscriberStats{}
+	for _, s := range subs {
+		s.mu.Lock()
+		out[s.name] = s.stats
+		s.mu.Unlock()
+	}
+	return out
 }
 
 func (s *subscriber) matches(typ string) bool {
@@ -211,6 +235,9 @@ func (d *Dispatcher) subscribers() []*subscriber {
 // and retried.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	subs := d.subscribers()
+	if err := d.db.PrepareEvents(ctx); err != nil && ctx.Err() != nil {
+		return nil
+	}
 	for _, s := range subs {
 		if err := d.load(ctx, s); err != nil {
 			if ctx.Err() != nil {
@@ -335,12 +362,7 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 			return false, 0, d.failed(ctx, s, nil, err)
 		}
 	}
-	var evs []crm.Event
-	err = d.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		evs, err = tx.EventsAfter(ctx, s.cursor, d.batchSize())
-		return err
-	})
+	evs, err := d.db.EventsAfter(ctx, s.cursor, d.batchSize())
 	if err != nil {
 		return false, 0, d.failed(ctx, s, nil, err)
 	}
@@ -363,8 +385,11 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 	var failed *crm.Event
 	var herr error
 	for len(batch) > 0 {
-		at, err := d.deliver(ctx, s, batch)
+		at, n, err := d.deliver(ctx, s, batch)
 		if err == nil {
+			s.stats.Deliveries++
+			s.stats.Events += int64(n)
+			s.stats.MaxBatch = max(s.stats.MaxBatch, n)
 			s.cursor = batch[len(batch)-1].ID
 			s.saved = s.cursor
 			progress = true
@@ -480,9 +505,10 @@ func (d *Dispatcher) gap(s *subscriber, evs []crm.Event) ([]crm.Event, time.Dura
 }
 
 // deliver runs the handler for the matching events of batch in one
-// transaction that moves the cursor to the batch's last id. When the
-// handler fails, at is the index of the failing event; otherwise -1.
-func (d *Dispatcher) deliver(ctx context.Context, s *subscriber, batch []crm.Event) (at int, err error) {
+// transaction that moves the cursor to the batch's last id; handled is
+// how many it handed to the handler. When the handler fails, at is the
+// index of the failing event; otherwise -1.
+func (d *Dispatcher) deliver(ctx context.Context, s *subscriber, batch []crm.Event) (at, handled int, err error) {
 	at = -1
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		// Moving the cursor first takes the row lock on PostgreSQL, so a
@@ -499,6 +525,7 @@ func (d *Dispatcher) deliver(ctx context.Context, s *subscriber, batch []crm.Eve
 			if !s.matches(ev.Type) {
 				continue
 			}
+			handled++
 			if err := call(ctx, s.fn, tx, ev); err != nil {
 				at = i
 				return fmt.Errorf("event: %s: event %d (%s): %w", s.name, ev.ID, ev.Type, err)
@@ -509,7 +536,7 @@ func (d *Dispatcher) deliver(ctx context.Context, s *subscriber, batch []crm.Eve
 	if err == nil {
 		at = -1
 	}
-	return at, err
+	return at, handled, err
 }
 
 // call runs the handler, turning a panic into an error.

@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/store"
@@ -31,6 +32,15 @@ type committer struct {
 	mu      sync.Mutex
 	queue   []*pending
 	leading bool
+	groups  atomic.Int64 // transactions written
+	written atomic.Int64 // orders submitted in them
+}
+
+// CommitStats counts the write transactions Create has committed or
+// rolled back since the service started and the orders submitted in
+// them: orders / transactions is the mean group.
+func (s *Service) CommitStats() (transactions, orders int64) {
+	return s.commit.groups.Load(), s.commit.written.Load()
 }
 
 // pending is one order waiting to be written.
@@ -103,6 +113,8 @@ const savepoint = "order_item"
 // roll back the whole SQLite transaction), keeping the callers' values
 // (who acts, for the audit log and the events).
 func (s *Service) writeGroup(batch []*pending) {
+	s.commit.groups.Add(1)
+	s.commit.written.Add(int64(len(batch)))
 	alone := len(batch) == 1
 	err := s.db.Write(context.WithoutCancel(batch[0].ctx), func(tx *store.Tx) error {
 		for _, pd := range batch {

@@ -48,7 +48,10 @@ type Service struct {
 // speed.
 func (s *Service) prepareStatements(ctx context.Context) {
 	s.prepare.Do(func() {
-		_ = s.db.PrepareOrders(context.WithoutCancel(ctx))
+		ctx := context.WithoutCancel(ctx)
+		if s.db.PrepareOrders(ctx) == nil {
+			_ = s.db.PrepareSavepoint(ctx, savepoint)
+		}
 	})
 }
 

@@ -463,6 +463,21 @@ func (tx *Tx) ClubMemberByNumber(ctx context.Context, code string) (*ClubMember,
 	return m, err
 }
 
+// ClubNumberContact returns the person a member number or card code
+// belongs to (ENOTFOUND for nobody): the lookup of an order's customer
+// at the till, one prepared statement in a write transaction.
+func (tx *Tx) ClubNumberContact(ctx context.Context, code string) (int64, error) {
+	var id int64
+	if err := tx.hotQueryRow(ctx, qNumberContact, code, code).Scan(&id); err != nil {
+		return 0, tx.NotFound(err, "Member")
+	}
+	return id, nil
+}
+
+// qNumberContact finds a member by number, else by card code (a number
+// has 10 digits and a card code 16, so at most one of them matches).
+const qNumberContact = `SELECT contact_id FROM club_members WHERE number = ? UNION ALL SELECT contact_id FROM club_members WHERE card_code = ? LIMIT 1`
+
 // ClubMemberByToken reads the member whose page token hashes to hash.
 func (tx *Tx) ClubMemberByToken(ctx context.Context, hash string) (*ClubMember, error) {
 	return tx.clubMemberWhere(ctx, `m.token_hash = ?`, hash)
@@ -646,7 +661,7 @@ type hotStmtKey struct {
 
 var hotStmts sync.Map // hotStmtKey → *sql.Stmt
 
-var clubHot = []string{qBuyerPrograms, qOrderSpend, qInsertOrderLot, qInsertEntry, qAddBalance, qEmit}
+var clubHot = []string{qBuyerPrograms, qOrderSpend, qInsertOrderLot, qInsertEntry, qAddBalance, qEmit, qNumberContact}
 
 // PrepareClub prepares the club's per-order statements (SQLite only; a
 // no-op elsewhere). Call it outside a transaction; without it the
@@ -675,6 +690,9 @@ func (db *DB) prepareHot(ctx context.Context, queries []string) error {
 }
 
 func (tx *Tx) hotStmt(ctx context.Context, q string) *sql.Stmt {
+	if tx.read {
+		return nil // prepared on the writer connection only
+	}
 	if v, ok := hotStmts.Load(hotStmtKey{tx.db, q}); ok {
 		return tx.tx.StmtContext(ctx, v.(*sql.Stmt))
 	}

@@ -26,12 +26,32 @@ func (tx *Tx) EventsAfter(ctx context.Context, afterID int64, limit int) ([]crm.
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := tx.Query(ctx, `SELECT `+eventColumns+` FROM events WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := tx.Query(ctx, qEventsAfter, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: events after %d: %w", afterID, err)
 	}
 	return scanEvents(rows)
 }
+
+// EventsAfter is Tx.EventsAfter outside a transaction, with a statement
+// prepared once per reader connection: the event dispatcher's read, which
+// runs after every commit that wrote events.
+func (db *DB) EventsAfter(ctx context.Context, afterID int64, limit int) ([]crm.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	st, err := db.readStmt(ctx, qEventsAfter)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: events after %d: %w", afterID, db.wrap("query", err))
+	}
+	return scanEvents(rows)
+}
+
+const qEventsAfter = `SELECT ` + eventColumns + ` FROM events WHERE id > ? ORDER BY id LIMIT ?`
 
 // FindEventsBySubject lists the events about one subject (for example
 // "contact", 42), newest first, with keyset paging: page.After is the
@@ -136,8 +156,7 @@ func (tx *Tx) SetEventCursor(ctx context.Context, subscriber string, lastID int6
 // ends, so two dispatchers with the same subscriber name never both handle
 // one event: the second waits, then finds the cursor moved.
 func (tx *Tx) AdvanceEventCursor(ctx context.Context, subscriber string, from, to int64) (bool, error) {
-	res, err := tx.Exec(ctx, `UPDATE event_cursors SET last_id = ?, updated_at = ? WHERE subscriber = ? AND last_id = ?`,
-		to, tx.now, subscriber, from)
+	res, err := tx.hotExec(ctx, qAdvanceCursor, to, tx.now, subscriber, from)
 	if err != nil {
 		return false, fmt.Errorf("store: advance event cursor %s: %w", subscriber, err)
 	}
@@ -146,6 +165,14 @@ func (tx *Tx) AdvanceEventCursor(ctx context.Context, subscriber string, from, t
 		return false, fmt.Errorf("store: advance event cursor %s: %w", subscriber, err)
 	}
 	return n == 1, nil
+}
+
+const qAdvanceCursor = `UPDATE event_cursors SET last_id = ?, updated_at = ? WHERE subscriber = ? AND last_id = ?`
+
+// PrepareEvents prepares the event dispatcher's cursor update on the
+// writer (SQLite only; a no-op elsewhere). Call it outside a transaction.
+func (db *DB) PrepareEvents(ctx context.Context) error {
+	return db.prepareHot(ctx, []string{qAdvanceCursor})
 }
 
 // EventCursors returns every subscriber's cursor, for diagnostics (lag).

@@ -795,21 +795,28 @@ func (tx *Tx) FindReturnableLines(ctx context.Context, contactID int64, sku stri
 // work undoes one failed item and keeps the others. Names are fixed
 // identifiers chosen by the caller, never input.
 func (tx *Tx) Savepoint(ctx context.Context, name string) error {
-	_, err := tx.Exec(ctx, `SAVEPOINT `+name)
+	_, err := tx.hotExec(ctx, `SAVEPOINT `+name)
 	return err
 }
 
 // ReleaseSavepoint forgets a savepoint, keeping what came after it.
 func (tx *Tx) ReleaseSavepoint(ctx context.Context, name string) error {
-	_, err := tx.Exec(ctx, `RELEASE SAVEPOINT `+name)
+	_, err := tx.hotExec(ctx, `RELEASE SAVEPOINT `+name)
 	return err
 }
 
 // RollbackTo undoes everything after the savepoint and releases it. On
 // PostgreSQL it also clears a failed statement's abort state.
 func (tx *Tx) RollbackTo(ctx context.Context, name string) error {
-	if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+name); err != nil {
+	if _, err := tx.hotExec(ctx, `ROLLBACK TO SAVEPOINT `+name); err != nil {
 		return err
 	}
 	return tx.ReleaseSavepoint(ctx, name)
+}
+
+// PrepareSavepoint prepares the statements of a savepoint used for every
+// item of a batch (SQLite only; a no-op elsewhere). Call it outside a
+// transaction.
+func (db *DB) PrepareSavepoint(ctx context.Context, name string) error {
+	return db.prepareHot(ctx, []string{`SAVEPOINT ` + name, `RELEASE SAVEPOINT ` + name, `ROLLBACK TO SAVEPOINT ` + name})
 }

@@ -121,7 +121,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx *
 	if err != nil {
 		return db.wrap("begin", err)
 	}
-	tx := &Tx{tx: stx, db: db, now: db.now()}
+	tx := &Tx{tx: stx, db: db, now: db.now(), read: readOnly}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

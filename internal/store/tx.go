@@ -19,6 +19,7 @@ type Tx struct {
 	after  []func()
 	events int
 	fts    *ftsSide // WriteBulk: where RestoreContactSchema builds the full-text index (bulk.go)
+	read   bool     // on the reader pool: statements prepared on the writer do not apply
 }
 
 // Now is the transaction's timestamp: UTC, microsecond precision.
