@@ -1,0 +1,548 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pivand/pivand/internal/crm"
+)
+
+// Campaigns (internal/campaign): campaigns, their delivery rows (one per
+// campaign and person, the unique key campaign_deliveries_one), tracking
+// events and the campaign suppression list. Migration 0018.
+
+const campaignColumns = `id, name, channel, status, audience_kind, audience_id, from_name, from_address, default_language, content,
+	coupon_batch_id, attribution_days, audience_count, audience_ready, started_at, finished_at, COALESCE(created_by, 0), version, created_at, updated_at`
+
+func scanCampaign(row rowScanner) (*crm.Campaign, error) {
+	var (
+		c               crm.Campaign
+		content         string
+		started, finish sql.NullTime
+	)
+	err := row.Scan(&c.ID, &c.Name, &c.Channel, &c.Status, &c.AudienceKind, &c.AudienceID, &c.FromName, &c.FromAddress, &c.DefaultLanguage,
+		&content, &c.CouponBatchID, &c.AttributionDays, &c.AudienceCount, &c.AudienceReady, &started, &finish, &c.CreatedBy, &c.Version,
+		&c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	c.Content = map[string]crm.CampaignContent{}
+	if err := json.Unmarshal([]byte(content), &c.Content); err != nil {
+		return nil, fmt.Errorf("campaign %d content: %w", c.ID, err)
+	}
+	c.StartedAt, c.FinishedAt = nullTimePtr(started), nullTimePtr(finish)
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return &c, nil
+}
+
+// InsertCampaign stores a new campaign.
+func (tx *Tx) InsertCampaign(ctx context.Context, c *crm.Campaign) error {
+	content, err := json.Marshal(c.Content)
+	if err != nil {
+		return err
+	}
+	c.CreatedAt, c.UpdatedAt, c.Version = tx.now, tx.now, 1
+	c.ID, err = tx.InsertID(ctx, `INSERT INTO campaigns (name, channel, status, audience_kind, audience_id, from_name, from_address,
+		default_language, content, coupon_batch_id, attribution_days, created_by, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+		c.Name, c.Channel, c.Status, c.AudienceKind, c.AudienceID, c.FromName, c.FromAddress, c.DefaultLanguage, string(content),
+		c.CouponBatchID, c.AttributionDays, nullID(c.CreatedBy), tx.now, tx.now)
+	return err
+}
+
+// UpdateCampaign writes a campaign's editable fields and bumps its version.
+func (tx *Tx) UpdateCampaign(ctx context.Context, c *crm.Campaign) error {
+	content, err := json.Marshal(c.Content)
+	if err != nil {
+		return err
+	}
+	c.UpdatedAt = tx.now
+	c.Version++
+	return tx.expectOneRow(ctx, "Campaign", `UPDATE campaigns SET name = ?, channel = ?, audience_kind = ?, audience_id = ?, from_name = ?,
+		from_address = ?, default_language = ?, content = ?, coupon_batch_id = ?, attribution_days = ?, version = ?, updated_at = ?
+		WHERE id = ?`,
+		c.Name, c.Channel, c.AudienceKind, c.AudienceID, c.FromName, c.FromAddress, c.DefaultLanguage, string(content), c.CouponBatchID,
+		c.AttributionDays, c.Version, tx.now, c.ID)
+}
+
+// FindCampaign returns a campaign; with lock the row stays locked until
+// the transaction ends.
+func (tx *Tx) FindCampaign(ctx context.Context, id int64, lock bool) (*crm.Campaign, error) {
+	q := `SELECT ` + campaignColumns + ` FROM campaigns WHERE id = ?`
+	if lock {
+		q += tx.Dialect().forUpdate()
+	}
+	c, err := scanCampaign(tx.QueryRow(ctx, q, id))
+	if err != nil {
+		return nil, tx.NotFound(err, "Campaign")
+	}
+	return c, nil
+}
+
+// ListCampaigns lists campaigns newest first, filtered by status when set.
+func (tx *Tx) ListCampaigns(ctx context.Context, status string, p crm.Page) ([]*crm.Campaign, string, error) {
+	var c conds
+	if status != "" {
+		c.add("status = ?", status)
+	}
+	if p.After != "" {
+		id, err := crm.DecodeIDCursor(p.After)
+		if err != nil {
+			return nil, "", err
+		}
+		c.add("id < ?", id)
+	}
+	limit := crm.ClampLimit(p.Limit)
+	out, err := pageRows(ctx, tx, `SELECT `+campaignColumns+` FROM campaigns`+c.sql()+` ORDER BY id DESC LIMIT ?`, c.args, limit, "campaigns",
+		func(r rowScanner) (*crm.Campaign, error) { return scanCampaign(r) })
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = crm.EncodeIDCursor(out[len(out)-1].ID)
+	}
+	return out, next, nil
+}
+
+// DeleteCampaign removes a campaign and its rows.
+func (tx *Tx) DeleteCampaign(ctx context.Context, id int64) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM campaign_events WHERE campaign_id = ?`, id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM campaign_deliveries WHERE campaign_id = ?`, id); err != nil {
+		return err
+	}
+	return tx.expectOneRow(ctx, "Campaign", `DELETE FROM campaigns WHERE id = ?`, id)
+}
+
+// SetCampaignStatus changes a campaign's status; started and finished
+// times are set when given and not set yet.
+func (tx *Tx) SetCampaignStatus(ctx context.Context, id int64, status string) error {
+	q := `UPDATE campaigns SET status = ?, updated_at = ?, version = version + 1`
+	args := []any{status, tx.now}
+	switch status {
+	case crm.CampaignSending:
+		q += `, started_at = COALESCE(started_at, ?)`
+		args = append(args, tx.now)
+	case crm.CampaignDone, crm.CampaignCancelled:
+		q += `, finished_at = COALESCE(finished_at, ?)`
+		args = append(args, tx.now)
+	}
+	return tx.expectOneRow(ctx, "Campaign", q+` WHERE id = ?`, append(args, id)...)
+}
+
+// AcquireCampaignLease takes the campaign for one sender (token) until
+// until, when no other sender holds it (or its lease ran out). A sender
+// renews with the same call.
+func (tx *Tx) AcquireCampaignLease(ctx context.Context, id int64, token string, until time.Time) (bool, error) {
+	res, err := tx.Exec(ctx, `UPDATE campaigns SET lease_token = ?, lease_until = ?
+		WHERE id = ? AND (lease_token = ? OR lease_token = '' OR lease_until IS NULL OR lease_until < ?)`,
+		token, until.UTC(), id, token, tx.now)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseCampaignLease gives the campaign up when token still holds it.
+func (tx *Tx) ReleaseCampaignLease(ctx context.Context, id int64, token string) error {
+	_, err := tx.Exec(ctx, `UPDATE campaigns SET lease_token = '', lease_until = NULL WHERE id = ? AND lease_token = ?`, id, token)
+	return err
+}
+
+// AddCampaignRecipients adds queued delivery rows for contacts; a person
+// already in the campaign is not added again. It returns the rows added.
+func (tx *Tx) AddCampaignRecipients(ctx context.Context, campaignID int64, contactIDs []int64) (int64, error) {
+	var added int64
+	for len(contactIDs) > 0 {
+		n := min(len(contactIDs), 200)
+		batch := contactIDs[:n]
+		contactIDs = contactIDs[n:]
+		var sb strings.Builder
+		args := make([]any, 0, n*5)
+		for i, id := range batch {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, 'queued', ?, ?, ?)")
+			args = append(args, campaignID, id, tx.now, tx.now, tx.now)
+		}
+		res, err := tx.Exec(ctx, `INSERT INTO campaign_deliveries (campaign_id, contact_id, status, next_at, created_at, updated_at)
+			VALUES `+sb.String()+` ON CONFLICT (campaign_id, contact_id) DO NOTHING`, args...)
+		if err != nil {
+			return added, fmt.Errorf("store: add campaign recipients: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		added += k
+	}
+	return added, nil
+}
+
+// SetCampaignAudienceReady records that the audience is stored.
+func (tx *Tx) SetCampaignAudienceReady(ctx context.Context, id int64) error {
+	return tx.expectOneRow(ctx, "Campaign", `UPDATE campaigns SET audience_ready = TRUE,
+		audience_count = (SELECT COUNT(*) FROM campaign_deliveries WHERE campaign_id = ?) WHERE id = ?`, id, id)
+}
+
+// AllContactIDs calls fn with the id of every person, in id order.
+func (tx *Tx) AllContactIDs(ctx context.Context, fn func(id int64) error) error {
+	rows, err := tx.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return tx.db.wrap("contact ids", err)
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return tx.db.wrap("contact ids", rows.Err())
+}
+
+// FailInterruptedDeliveries marks deliveries another sender claimed and
+// never finished (it died) as failed: whether the server took the message
+// is unknown, and sending again could send it twice (at most once).
+func (tx *Tx) FailInterruptedDeliveries(ctx context.Context, campaignID int64, token string) (int64, error) {
+	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = 'failed', reason = 'interrupted', updated_at = ?
+		WHERE campaign_id = ? AND status = 'sending' AND claim_token <> ?`, tx.now, campaignID, token)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ClaimDeliveries marks up to n due queued deliveries of a campaign as
+// being sent by token and returns them.
+func (tx *Tx) ClaimDeliveries(ctx context.Context, campaignID int64, token string, n int) ([]*crm.CampaignDelivery, error) {
+	rows, err := tx.Query(ctx, `UPDATE campaign_deliveries SET status = 'sending', claim_token = ?, attempts = attempts + 1, updated_at = ?
+		WHERE id IN (SELECT id FROM campaign_deliveries WHERE campaign_id = ? AND status = 'queued' AND next_at <= ? ORDER BY id LIMIT ?)
+		RETURNING id, contact_id, attempts`, token, tx.now, campaignID, tx.now, n)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []*crm.CampaignDelivery
+	for rows.Next() {
+		d := &crm.CampaignDelivery{CampaignID: campaignID, Status: crm.MessageSending}
+		if err := rows.Scan(&d.ID, &d.ContactID, &d.Attempts); err != nil {
+			return nil, tx.db.wrap("claim deliveries", err)
+		}
+		out = append(out, d)
+	}
+	return out, tx.db.wrap("claim deliveries", rows.Err())
+}
+
+// FinishDelivery records the outcome of a claimed delivery (sent, failed
+// or skipped), only while token still holds it; ok false means another
+// sender took it over.
+func (tx *Tx) FinishDelivery(ctx context.Context, d *crm.CampaignDelivery, token string) (bool, error) {
+	var sent any
+	if d.Status == crm.MessageSent {
+		sent = tx.now
+	}
+	var bounced any
+	if d.BouncedAt != nil {
+		bounced = tx.now
+	}
+	var coupon any
+	if d.CouponCode != "" {
+		coupon = couponIDArg(d)
+	}
+	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = ?, reason = ?, address = ?, language = ?, coupon_id = COALESCE(?, coupon_id),
+		coupon_code = ?, sent_at = ?, bounced_at = ?, updated_at = ? WHERE id = ? AND status = 'sending' AND claim_token = ?`,
+		d.Status, d.Reason, d.Address, d.Language, coupon, d.CouponCode, sent, bounced, tx.now, d.ID, token)
+	if err != nil {
+		return false, fmt.Errorf("store: finish delivery: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// couponIDArg is the club coupon of a delivery, NULL for none.
+func couponIDArg(d *crm.CampaignDelivery) any {
+	if d.CouponID == 0 {
+		return nil
+	}
+	return d.CouponID
+}
+
+// RequeueDelivery puts a claimed delivery back in the queue until next
+// (a temporary failure, quiet hours), only while token holds it.
+func (tx *Tx) RequeueDelivery(ctx context.Context, id int64, token, reason string, next time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = 'queued', reason = ?, next_at = ?, claim_token = '', updated_at = ?
+		WHERE id = ? AND status = 'sending' AND claim_token = ?`, reason, next.UTC(), tx.now, id, token)
+	return err
+}
+
+// SkipQueuedDeliveries marks every queued delivery of a campaign skipped
+// with reason (a cancelled campaign); it returns how many.
+func (tx *Tx) SkipQueuedDeliveries(ctx context.Context, campaignID int64, reason string) (int64, error) {
+	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = 'skipped', reason = ?, updated_at = ?
+		WHERE campaign_id = ? AND status = 'queued'`, reason, tx.now, campaignID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// CampaignQueue reports how many deliveries of a campaign are queued or
+// being sent, and when the earliest queued one is due (zero when none).
+func (tx *Tx) CampaignQueue(ctx context.Context, campaignID int64) (pending int64, nextAt time.Time, err error) {
+	err = tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_deliveries WHERE campaign_id = ? AND status IN ('queued', 'sending')`,
+		campaignID).Scan(&pending)
+	if err != nil {
+		return 0, time.Time{}, tx.db.wrap("campaign queue", err)
+	}
+	err = tx.QueryRow(ctx, `SELECT next_at FROM campaign_deliveries WHERE campaign_id = ? AND status = 'queued' ORDER BY next_at LIMIT 1`,
+		campaignID).Scan(&nextAt)
+	if err == sql.ErrNoRows {
+		return pending, time.Time{}, nil
+	}
+	return pending, nextAt.UTC(), tx.db.wrap("campaign queue", err)
+}
+
+// RecipientData reads what a campaign needs about one person: names,
+// first email and phone, language, tags, the time_zone custom field,
+// consents and available club points (all programs).
+func (tx *Tx) RecipientData(ctx context.Context, contactID int64) (*crm.RecipientData, error) {
+	c, err := tx.FindContactByID(ctx, contactID)
+	if err != nil {
+		return nil, err
+	}
+	r := &crm.RecipientData{ContactID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Language: c.Language, Tags: c.Tags, Consents: c.Consents}
+	if len(c.Emails) > 0 {
+		r.Email = c.Emails[0].Value
+	}
+	if len(c.Phones) > 0 {
+		r.Phone = c.Phones[0].Value
+	}
+	if tz, ok := c.Custom["time_zone"].(string); ok {
+		r.TimeZone = tz
+	}
+	err = tx.QueryRow(ctx, `SELECT COALESCE(SUM(available), 0) FROM club_members WHERE contact_id = ? AND status = 'active'`, contactID).Scan(&r.Points)
+	return r, tx.db.wrap("recipient points", err)
+}
+
+// NextCampaignCoupon returns an active coupon of a club batch that no
+// campaign delivery has been given yet; ENOTFOUND when the batch is used up.
+func (tx *Tx) NextCampaignCoupon(ctx context.Context, batchID int64) (id int64, code string, err error) {
+	err = tx.QueryRow(ctx, `SELECT c.id, c.code FROM club_coupons c WHERE c.batch_id = ? AND c.active
+		AND NOT EXISTS (SELECT 1 FROM campaign_deliveries d WHERE d.coupon_id = c.id) ORDER BY c.id LIMIT 1`, batchID).Scan(&id, &code)
+	if err != nil {
+		return 0, "", tx.NotFound(err, "Coupon")
+	}
+	return id, code, nil
+}
+
+// SetDeliveryCoupon gives a claimed delivery its coupon at once, so that
+// two deliveries in one batch never get the same one.
+func (tx *Tx) SetDeliveryCoupon(ctx context.Context, deliveryID, couponID int64, code string) error {
+	_, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET coupon_id = ?, coupon_code = ? WHERE id = ?`, couponID, code, deliveryID)
+	return err
+}
+
+// CampaignSuppressed reports why an address must not get campaigns
+// (hard_bounce, complaint), "" when it may.
+func (tx *Tx) CampaignSuppressed(ctx context.Context, channel, address string) (string, error) {
+	var reason string
+	err := tx.QueryRow(ctx, `SELECT reason FROM campaign_suppressions WHERE channel = ? AND address = ?`, channel, address).Scan(&reason)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return reason, tx.db.wrap("campaign suppression", err)
+}
+
+// AddCampaignSuppression stops campaigns to an address.
+func (tx *Tx) AddCampaignSuppression(ctx context.Context, channel, address, reason, detail string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO campaign_suppressions (channel, address, reason, detail, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (channel, address) DO NOTHING`, channel, address, reason, detail, tx.now)
+	return err
+}
+
+// ContactCampaignsSince counts the campaign messages sent to a person
+// since a time, over every campaign.
+func (tx *Tx) ContactCampaignsSince(ctx context.Context, contactID int64, since time.Time) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_deliveries WHERE contact_id = ? AND sent_at >= ?`, contactID, since.UTC()).Scan(&n)
+	return n, tx.db.wrap("contact campaigns", err)
+}
+
+// CampaignMessagesSince counts the messages of a channel sent since a
+// time, over every campaign (the hourly limit).
+func (tx *Tx) CampaignMessagesSince(ctx context.Context, channel string, since time.Time) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_deliveries d JOIN campaigns c ON c.id = d.campaign_id
+		WHERE d.sent_at >= ? AND c.channel = ?`, since.UTC(), channel).Scan(&n)
+	return n, tx.db.wrap("campaign messages", err)
+}
+
+const deliveryColumns = `id, campaign_id, contact_id, status, reason, address, language, coupon_code, attempts, sent_at, opened_at,
+	clicked_at, unsubscribed_at, bounced_at, updated_at`
+
+func scanDelivery(row rowScanner) (*crm.CampaignDelivery, error) {
+	var (
+		d                          crm.CampaignDelivery
+		sent, opened, clicked, uns sql.NullTime
+		bounced                    sql.NullTime
+	)
+	if err := row.Scan(&d.ID, &d.CampaignID, &d.ContactID, &d.Status, &d.Reason, &d.Address, &d.Language, &d.CouponCode, &d.Attempts,
+		&sent, &opened, &clicked, &uns, &bounced, &d.UpdatedAt); err != nil {
+		return nil, err
+	}
+	d.SentAt, d.OpenedAt, d.ClickedAt, d.UnsubscribedAt, d.BouncedAt = nullTimePtr(sent), nullTimePtr(opened), nullTimePtr(clicked),
+		nullTimePtr(uns), nullTimePtr(bounced)
+	d.UpdatedAt = d.UpdatedAt.UTC()
+	return &d, nil
+}
+
+// FindDelivery returns a delivery by id.
+func (tx *Tx) FindDelivery(ctx context.Context, id int64) (*crm.CampaignDelivery, error) {
+	d, err := scanDelivery(tx.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM campaign_deliveries WHERE id = ?`, id))
+	if err != nil {
+		return nil, tx.NotFound(err, "Delivery")
+	}
+	return d, nil
+}
+
+// ListDeliveries lists a campaign's deliveries in id order, filtered by
+// status when set.
+func (tx *Tx) ListDeliveries(ctx context.Context, campaignID int64, status string, p crm.Page) ([]*crm.CampaignDelivery, string, error) {
+	var c conds
+	c.add("campaign_id = ?", campaignID)
+	if status != "" {
+		c.add("status = ?", status)
+	}
+	if p.After != "" {
+		id, err := crm.DecodeIDCursor(p.After)
+		if err != nil {
+			return nil, "", err
+		}
+		c.add("id > ?", id)
+	}
+	limit := crm.ClampLimit(p.Limit)
+	out, err := pageRows(ctx, tx, `SELECT `+deliveryColumns+` FROM campaign_deliveries`+c.sql()+` ORDER BY id LIMIT ?`, c.args, limit, "deliveries",
+		func(r rowScanner) (*crm.CampaignDelivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = crm.EncodeIDCursor(out[len(out)-1].ID)
+	}
+	return out, next, nil
+}
+
+// RecordCampaignEvent stores an open, click, unsubscribe or bounce of a
+// delivery and sets the delivery's first time of that kind; first is true
+// when this was the first event of the kind for the delivery.
+func (tx *Tx) RecordCampaignEvent(ctx context.Context, d *crm.CampaignDelivery, kind, url string) (first bool, err error) {
+	col := map[string]string{"opened": "opened_at", "clicked": "clicked_at", "unsubscribed": "unsubscribed_at", "bounced": "bounced_at"}[kind]
+	if col == "" {
+		return false, fmt.Errorf("store: unknown campaign event %q", kind)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO campaign_events (campaign_id, delivery_id, kind, url, created_at) VALUES (?, ?, ?, ?, ?)`,
+		d.CampaignID, d.ID, kind, url, tx.now); err != nil {
+		return false, err
+	}
+	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET `+col+` = ? WHERE id = ? AND `+col+` IS NULL`, tx.now, d.ID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if kind == "clicked" && n == 1 {
+		// A click proves an open (images may be blocked).
+		_, err = tx.Exec(ctx, `UPDATE campaign_deliveries SET opened_at = ? WHERE id = ? AND opened_at IS NULL`, tx.now, d.ID)
+	}
+	return n == 1, err
+}
+
+// CampaignResults counts a campaign's deliveries by status and engagement.
+func (tx *Tx) CampaignResults(ctx context.Context, campaignID int64) (*crm.CampaignResults, error) {
+	r := &crm.CampaignResults{Revenue: map[string]int64{}, SkipReasons: map[string]int64{}}
+	err := tx.QueryRow(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN status IN ('queued', 'sending') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END), 0),
+		COUNT(opened_at), COUNT(clicked_at), COUNT(unsubscribed_at), COUNT(bounced_at)
+		FROM campaign_deliveries WHERE campaign_id = ?`, campaignID).Scan(&r.Audience, &r.Pending, &r.Sent, &r.Failed, &r.Skipped,
+		&r.Opened, &r.Clicked, &r.Unsubscribed, &r.Bounced)
+	if err != nil {
+		return nil, tx.db.wrap("campaign results", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT reason, COUNT(*) FROM campaign_deliveries WHERE campaign_id = ? AND status = 'skipped' GROUP BY reason`, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var reason string
+		var n int64
+		if err := rows.Scan(&reason, &n); err != nil {
+			return nil, tx.db.wrap("campaign skips", err)
+		}
+		r.SkipReasons[reason] = n
+	}
+	return r, tx.db.wrap("campaign skips", rows.Err())
+}
+
+// CampaignTimes returns the times of a campaign's sends and of its
+// events of one kind (opened, clicked), oldest first, for charts; at most
+// limit of each.
+func (tx *Tx) CampaignTimes(ctx context.Context, campaignID int64, kind string, limit int) ([]time.Time, error) {
+	q := `SELECT sent_at FROM campaign_deliveries WHERE campaign_id = ? AND sent_at IS NOT NULL ORDER BY sent_at LIMIT ?`
+	args := []any{campaignID, limit}
+	if kind != "sent" {
+		q = `SELECT created_at FROM campaign_events WHERE campaign_id = ? AND kind = ? ORDER BY created_at LIMIT ?`
+		args = []any{campaignID, kind, limit}
+	}
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, tx.db.wrap("campaign times", err)
+		}
+		out = append(out, t.UTC())
+	}
+	return out, tx.db.wrap("campaign times", rows.Err())
+}
+
+// CampaignSetting returns a campaign setting (key campaign.*; "" when none).
+func (tx *Tx) CampaignSetting(ctx context.Context, key string) (string, error) {
+	if !strings.HasPrefix(key, "campaign.") {
+		return "", crm.Errorf(crm.EINVALID, "%q is not a campaign setting", key)
+	}
+	var v string
+	err := tx.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return v, tx.db.wrap("campaign settings", err)
+}
+
+// SaveCampaignSetting stores a campaign setting (key campaign.*).
+func (tx *Tx) SaveCampaignSetting(ctx context.Context, key, value string) error {
+	if !strings.HasPrefix(key, "campaign.") {
+		return crm.Errorf(crm.EINVALID, "%q is not a campaign setting", key)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, tx.now)
+	return err
+}
