@@ -49,9 +49,10 @@ type Options struct {
 	// BaseURL is the public address tracking and unsubscribe links use.
 	BaseURL string
 	Logger  *slog.Logger
-	// BatchSize is how many recipients one transaction claims (50). The
-	// outcome of a batch is committed after its messages are sent: a
-	// crash loses at most one batch's outcomes (docs/marketing.md).
+	// BatchSize is how many recipients one transaction claims (twice the
+	// sending connections when 0). The outcomes of a batch are committed
+	// after its messages are sent: a crash leaves at most one batch whose
+	// outcome is unknown (docs/marketing.md).
 	BatchSize int
 	// Lease is how long a sender holds a campaign without renewing (1m):
 	// after a crash, another sender takes over after it.
@@ -72,9 +73,6 @@ type Service struct {
 func New(db *store.DB, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 50
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = time.Minute

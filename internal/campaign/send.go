@@ -340,6 +340,9 @@ type outgoing struct {
 func (r *sender) batch(ctx context.Context) (more bool, wait time.Time, err error) {
 	var out []*outgoing
 	n := r.s.opts.BatchSize
+	if n <= 0 {
+		n = max(2*r.workers, 4)
+	}
 	err = r.s.db.Write(ctx, func(tx *store.Tx) error {
 		out = out[:0]
 		c, err := tx.FindCampaign(ctx, r.c.ID, false)

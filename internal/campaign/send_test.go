@@ -14,7 +14,7 @@ import (
 var welcome = map[string]crm.CampaignContent{
 	"en": {Subject: "Spring sale, {{default \"friend\" .FirstName}}", Text: "Hello {{.FirstName}}, you have {{.Points}} points.\nShop: https://shop.example/spring?a=1&b=2\nUnsubscribe: {{.UnsubscribeURL}}",
 		HTML: `<html><body><p>Hello {{.FirstName}}, <a href="https://shop.example/spring?a=1&b=2">shop</a></p></body></html>`},
-	"fa": {Subject: "حراج بهاره، {{.FirstName}}", Text: "سلام {{.FirstName}}، {{.Points}} امتیاز دارید.", HTML: `<p dir="rtl">سلام {{.FirstName}}</p>`},
+	"fa": {Subject: "حراج بهاره، {{.FirstName}}", Text: "سلام {{.FirstName}}، {{.Points}} امتیاز دارید.", HTML: `<p dir="rtl">سلام {{.FirstName}}، <a href="https://shop.example/spring?a=1&b=2">فروشگاه</a></p>`},
 }
 
 func TestSendEmail(t *testing.T) {
