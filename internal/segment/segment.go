@@ -144,7 +144,7 @@ func (s *Service) rulesText(ctx context.Context, tx *store.Tx, kind string, raw 
 }
 
 func nameTaken(err error) error {
-	if crm.ErrorCode(err) == crm.ECONFLICT {
+	if crm.ErrorCode(err) == crm.ECONFLICT && len(crm.ErrorFields(err)) == 0 { // a unique index, not a stale version
 		return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"name": "Another segment or list has this name."}}
 	}
 	return err

@@ -70,8 +70,17 @@ func setup(t *testing.T, db *store.DB) *fixture {
 		{id: nina, first: "Nina", addresses: `[]`, custom: `{}`, created: day("2024-02-29")},
 	}
 	for _, p := range people {
-		f.exec(`INSERT INTO contacts (id, first_name, last_name, sort_name, language, source, addresses, custom, owner_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.id, p.first, p.last, strings.ToLower(p.first), p.lang, p.source, p.addresses, p.custom, p.owner, p.created, p.created)
+		labeled := func(vs []string) string {
+			out := []crm.Labeled{}
+			for _, v := range vs {
+				out = append(out, crm.Labeled{Label: "work", Value: v})
+			}
+			b, _ := json.Marshal(out)
+			return string(b)
+		}
+		f.exec(`INSERT INTO contacts (id, first_name, last_name, sort_name, emails, phones, language, source, addresses, custom, owner_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.id, p.first, p.last, strings.ToLower(p.first), labeled(p.emails), labeled(p.phones),
+			p.lang, p.source, p.addresses, p.custom, p.owner, p.created, p.created)
 		f.exec(`INSERT INTO contact_keys (kind, value, contact_id) VALUES ('name', ?, ?)`, strings.ToLower(p.first+" "+p.last), p.id)
 		for _, e := range p.emails {
 			f.exec(`INSERT INTO contact_keys (kind, value, contact_id) VALUES ('email', ?, ?)`, e, p.id)

@@ -861,3 +861,15 @@ func ConditionFieldNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+// ConditionFieldDefs lists the registered fields as registered (without
+// the options read from the database, and without custom fields).
+func ConditionFieldDefs() []crm.ConditionField {
+	condMu.RLock()
+	defer condMu.RUnlock()
+	out := make([]crm.ConditionField, 0, len(condOrder))
+	for _, n := range condOrder {
+		out = append(out, condRegistry[n].field)
+	}
+	return out
+}

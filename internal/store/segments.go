@@ -49,7 +49,7 @@ func (tx *Tx) CreateSegment(ctx context.Context, s *crm.Segment, nameKey, rules 
 		count = int64(0)
 	}
 	id, err := tx.InsertID(ctx, `INSERT INTO segments (kind, name, name_key, description, rules, last_count, counted_at, created_by, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`, s.Kind, s.Name, nameKey, s.Description, rules, count, nullTimeIf(count != nil, tx.now),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`, s.Kind, s.Name, nameKey, s.Description, rules, count, nullTimeIf(count != nil, tx.now),
 		nullID(deref(s.CreatedBy)), tx.now, tx.now)
 	if err != nil {
 		return 0, tx.db.wrap("create segment", err)
