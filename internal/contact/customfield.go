@@ -3,19 +3,21 @@ package contact
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/customfield"
 	"github.com/pivand/pivand/internal/store"
 )
 
-// ListCustomFields returns the custom fields of "contact" or "company".
+// ListCustomFields returns the custom fields of "contact", "company" or
+// "deal" (the definitions of every entity are kept here; the sales module
+// reads the deal fields through the store and validates deals with them).
 func (s *Service) ListCustomFields(ctx context.Context, entity string) ([]*crm.CustomField, error) {
 	if err := crm.Authorize(ctx, crm.PermContactsRead, false); err != nil {
 		return nil, err
 	}
-	if entity != "contact" && entity != "company" {
-		return nil, &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"entity": "Use contact or company."}}
+	if !slices.Contains(customfield.Entities, entity) {
+		return nil, &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"entity": "Use contact, company or deal."}}
 	}
 	var out []*crm.CustomField
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
@@ -27,53 +29,7 @@ func (s *Service) ListCustomFields(ctx context.Context, entity string) ([]*crm.C
 }
 
 func validateField(f *crm.CustomField, creating bool) error {
-	var v crm.Validation
-	if creating {
-		if f.Entity != "contact" && f.Entity != "company" {
-			v.Add("entity", "Use contact or company.")
-		}
-		f.Key = strings.TrimSpace(f.Key)
-		if !keyRe.MatchString(f.Key) {
-			v.Add("key", "Use lower-case letters, digits and _, starting with a letter (at most 40).")
-		}
-		if !slices.Contains(crm.CustomFieldTypes, f.Type) {
-			v.Add("type", "Use one of %s.", strings.Join(crm.CustomFieldTypes, ", "))
-		}
-	}
-	f.Label = clean(&v, "label", f.Label, 100)
-	if f.Label == "" && !v.Has("label") {
-		v.Add("label", "Label is required.")
-	}
-	var opts []string
-	for _, o := range f.Options {
-		o = strings.TrimSpace(o)
-		if o != "" && !slices.Contains(opts, o) {
-			opts = append(opts, o)
-		}
-	}
-	f.Options = opts
-	if f.Options == nil {
-		f.Options = []string{}
-	}
-	if f.Type == crm.FieldSelect || f.Type == crm.FieldMultiSelect {
-		if len(f.Options) == 0 {
-			v.Add("options", "Give at least one choice.")
-		}
-	} else {
-		f.Options = []string{}
-	}
-	if len(f.Options) > 200 {
-		v.Add("options", "At most 200 choices.")
-	}
-	f.Currency = strings.ToUpper(strings.TrimSpace(f.Currency))
-	if f.Type == crm.FieldMoney {
-		if len(f.Currency) != 3 {
-			v.Add("currency", "Give the ISO 4217 currency code, e.g. IRR, USD, EUR.")
-		}
-	} else {
-		f.Currency = ""
-	}
-	return v.Err()
+	return customfield.CheckDefinition(f, creating)
 }
 
 // CreateCustomField adds a field definition.

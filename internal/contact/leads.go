@@ -2,6 +2,7 @@ package contact
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/pivand/pivand/internal/crm"
@@ -17,10 +18,15 @@ const LeadSource = "lead"
 // oldest person holding it; otherwise a new person (source "lead") with
 // the lead's name, phone and email, linked to ref.CompanyID with the job
 // title as role, and owned by the lead's owner, written with its
-// contact.created event. A person found is left as stored. The
-// conversion's permissions (sales:write and contacts:write) cover it.
-// Problems name the lead's fields (first_name, phone, email).
+// contact.created event. A person found (or named by ref.ID) is linked to
+// ref.CompanyID with the job title as role, unless already linked to it
+// (contact.updated). The conversion's permissions (sales:write and
+// contacts:write) cover it. Problems name the lead's fields (first_name,
+// phone, email).
 func (s *Service) PersonForLead(ctx context.Context, tx *store.Tx, ref crm.PersonRef) (int64, bool, error) {
+	if ref.ID != 0 {
+		return ref.ID, false, s.linkForLead(ctx, tx, ref.ID, ref)
+	}
 	c := &crm.Contact{FirstName: ref.FirstName, LastName: ref.LastName, Source: LeadSource}
 	var keys []store.ContactKey
 	if p := strings.TrimSpace(ref.Phone); p != "" {
@@ -40,6 +46,9 @@ func (s *Service) PersonForLead(ctx context.Context, tx *store.Tx, ref crm.Perso
 		c.Emails = []crm.Labeled{{Value: norm, Label: "work"}}
 	}
 	if best, err := firstMatch(ctx, tx, keys); err != nil || best != 0 {
+		if err == nil {
+			err = s.linkForLead(ctx, tx, best, ref)
+		}
 		return best, false, err
 	}
 	if ref.CompanyID != 0 {
@@ -63,6 +72,37 @@ func (s *Service) PersonForLead(ctx context.Context, tx *store.Tx, ref crm.Perso
 		return 0, false, err
 	}
 	return c.ID, true, nil
+}
+
+// linkForLead links a stored person to the lead's company (with the job
+// title as role) unless they are linked to it already, re-indexing their
+// search text with the company's name and writing contact.updated.
+func (s *Service) linkForLead(ctx context.Context, tx *store.Tx, id int64, ref crm.PersonRef) error {
+	if ref.CompanyID == 0 {
+		return nil
+	}
+	before, err := tx.FindContactByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, m := range before.Memberships {
+		if m.CompanyID == ref.CompanyID {
+			return nil
+		}
+	}
+	after := *before
+	after.Memberships = append(slices.Clone(before.Memberships), crm.Membership{CompanyID: ref.CompanyID, Role: strings.TrimSpace(ref.JobTitle)})
+	after.CompanyIDs = append(slices.Clone(before.CompanyIDs), ref.CompanyID)
+	if err := tx.SetMemberships(ctx, id, after.Memberships); err != nil {
+		return err
+	}
+	if err := s.reindexPeople(ctx, tx, []int64{id}); err != nil {
+		return err
+	}
+	if err := tx.Audit(ctx, "contact.update", "contact", id, before, &after); err != nil {
+		return err
+	}
+	return tx.Emit(ctx, contactEvent(crm.EventContactUpdated, &after, map[string]any{"name": after.DisplayName(), "changed": []string{"memberships"}}))
 }
 
 // CompanyForLead finds the company a converted lead names by its name

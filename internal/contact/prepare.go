@@ -2,16 +2,14 @@ package contact
 
 import (
 	"fmt"
-	"math"
-	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/customfield"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/text"
 )
@@ -341,210 +339,12 @@ func prepareBirthday(v *crm.Validation, field, s string) string {
 }
 
 // prepareCustom checks each custom value against its field definition and
-// returns the normalised map. Unknown keys are refused so typos do not
-// silently create data nobody sees.
+// returns the normalised map (customfield.Check).
 func prepareCustom(v *crm.Validation, in map[string]any, fields []*crm.CustomField, region string, requireAll bool) map[string]any {
-	out := map[string]any{}
-	byKey := make(map[string]*crm.CustomField, len(fields))
-	for _, f := range fields {
-		byKey[f.Key] = f
-	}
-	for k, val := range in {
-		f := byKey[k]
-		name := "custom." + k
-		if f == nil {
-			v.Add(name, "There is no custom field %q.", k)
-			continue
-		}
-		nv, err := CustomValue(f, val, region)
-		if err != nil {
-			v.Add(name, "%s", err.Error())
-			continue
-		}
-		if nv != nil {
-			out[k] = nv
-		}
-	}
-	if requireAll {
-		for _, f := range fields {
-			if f.Required && out[f.Key] == nil {
-				v.Add("custom."+f.Key, "%s is required.", f.Label)
-			}
-		}
-	}
-	return out
+	return customfield.Check(v, in, fields, region, requireAll)
 }
 
-type fieldError string
-
-func (e fieldError) Error() string { return string(e) }
-
-// CustomValue normalises one custom field value: numbers as float64, money
-// as int64 minor units, dates as YYYY-MM-DD, booleans as bool, multi
-// selects as []string, phones in E.164. nil or "" clears the value.
+// CustomValue normalises one custom field value (customfield.Value).
 func CustomValue(f *crm.CustomField, val any, region string) (any, error) {
-	if val == nil {
-		return nil, nil
-	}
-	if s, ok := val.(string); ok {
-		val = strings.TrimSpace(s)
-		if val == "" {
-			return nil, nil
-		}
-	}
-	str := func() (string, error) {
-		switch x := val.(type) {
-		case string:
-			return x, nil
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), nil
-		case bool:
-			return strconv.FormatBool(x), nil
-		}
-		return "", fieldError("Expected text.")
-	}
-	switch f.Type {
-	case crm.FieldText, crm.FieldLongText:
-		s, err := str()
-		if err != nil {
-			return nil, err
-		}
-		max := maxCustomText
-		if f.Type == crm.FieldLongText {
-			max = maxNotesLen
-		}
-		if utf8.RuneCountInString(s) > max {
-			return nil, fieldError(fmt.Sprintf("Longer than %d characters.", max))
-		}
-		return s, nil
-	case crm.FieldNumber:
-		switch x := val.(type) {
-		case float64:
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, fieldError("Not a number.")
-			}
-			return x, nil
-		case string:
-			n, err := strconv.ParseFloat(strings.ReplaceAll(text.ToASCIIDigits(x), ",", ""), 64)
-			if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
-				return nil, fieldError(fmt.Sprintf("%q is not a number.", x))
-			}
-			return n, nil
-		}
-		return nil, fieldError("Expected a number.")
-	case crm.FieldMoney:
-		switch x := val.(type) {
-		case float64:
-			if x != math.Trunc(x) || math.Abs(x) > 1e15 {
-				return nil, fieldError("Money is a whole number of minor units (e.g. rials or cents).")
-			}
-			return int64(x), nil
-		case string:
-			n, err := text.ParseInt(x)
-			if err != nil {
-				return nil, fieldError(fmt.Sprintf("%q is not a whole amount: %v", x, err))
-			}
-			return n, nil
-		}
-		return nil, fieldError("Expected a whole amount in minor units.")
-	case crm.FieldDate:
-		s, err := str()
-		if err != nil {
-			return nil, err
-		}
-		t, err := text.ParseDate(s, text.CalendarGregorian, time.UTC)
-		if err != nil {
-			return nil, fieldError("Use a date like 2025-03-21.")
-		}
-		return t.Format("2006-01-02"), nil
-	case crm.FieldBoolean:
-		switch x := val.(type) {
-		case bool:
-			return x, nil
-		case string:
-			switch strings.ToLower(text.ToASCIIDigits(x)) {
-			case "true", "yes", "1", "on", "y", "بله", "نعم":
-				return true, nil
-			case "false", "no", "0", "off", "n", "خیر", "لا":
-				return false, nil
-			}
-		}
-		return nil, fieldError("Expected yes or no.")
-	case crm.FieldSelect:
-		s, err := str()
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(f.Options, s) {
-			return nil, fieldError(fmt.Sprintf("%q is not one of the choices.", s))
-		}
-		return s, nil
-	case crm.FieldMultiSelect:
-		var items []string
-		switch x := val.(type) {
-		case []string:
-			items = x
-		case []any:
-			for _, it := range x {
-				s, ok := it.(string)
-				if !ok {
-					return nil, fieldError("Expected a list of choices.")
-				}
-				items = append(items, s)
-			}
-		case string:
-			items = strings.FieldsFunc(x, func(r rune) bool { return r == ',' || r == ';' || r == '|' || r == '،' })
-		default:
-			return nil, fieldError("Expected a list of choices.")
-		}
-		var out []string
-		for _, it := range items {
-			it = strings.TrimSpace(it)
-			if it == "" || slices.Contains(out, it) {
-				continue
-			}
-			if !slices.Contains(f.Options, it) {
-				return nil, fieldError(fmt.Sprintf("%q is not one of the choices.", it))
-			}
-			out = append(out, it)
-		}
-		if len(out) == 0 {
-			return nil, nil
-		}
-		return out, nil
-	case crm.FieldEmail:
-		s, err := str()
-		if err != nil {
-			return nil, err
-		}
-		s = crm.NormalizeEmail(s)
-		if !crm.ValidEmail(s) {
-			return nil, fieldError(fmt.Sprintf("%q is not a valid email address.", s))
-		}
-		return s, nil
-	case crm.FieldPhone:
-		s, err := str()
-		if err != nil {
-			return nil, err
-		}
-		p, err := text.NormalizePhone(s, region)
-		if err != nil {
-			return nil, fieldError(fmt.Sprintf("%q is not a phone number: %v", s, err))
-		}
-		return p, nil
-	case crm.FieldURL:
-		s, err := str()
-		if err != nil {
-			return nil, err
-		}
-		if !strings.Contains(s, "://") {
-			s = "https://" + s
-		}
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s) > 2000 {
-			return nil, fieldError(fmt.Sprintf("%q is not a web address.", s))
-		}
-		return u.String(), nil
-	}
-	return nil, fieldError("Unknown field type " + f.Type + ".")
+	return customfield.Value(f, val, region)
 }

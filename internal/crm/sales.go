@@ -305,8 +305,21 @@ type DealFilter struct {
 	ContactID  int64
 	CompanyID  int64
 	Q          string // part of the title
-	Limit      int
-	After      string
+	// Custom filters on the deal custom fields: key → value as typed (a
+	// multi select matches deals with that choice). The sales service
+	// checks them against the definitions and fills Fields.
+	Custom map[string]string
+	Fields []FieldCond `json:"-"`
+	Limit  int
+	After  string
+}
+
+// FieldCond is a filter on one custom field: its key, its type and the
+// value normalised for the type.
+type FieldCond struct {
+	Key   string
+	Type  string
+	Value any
 }
 
 // LeadFilter narrows a list of leads.
@@ -321,8 +334,11 @@ type LeadFilter struct {
 
 // PersonRef is the person a lead becomes: looked up by phone, then email,
 // among the people stored, and created (with Source "lead") when nobody
-// matches. CompanyID links the new person to a company.
+// matches. CompanyID links the person, new or found, to a company.
 type PersonRef struct {
+	// ID, when not 0, is a person already chosen: not looked up, only
+	// linked to CompanyID (with JobTitle as role) unless already linked.
+	ID        int64
 	FirstName string
 	LastName  string
 	Email     string

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,9 +16,10 @@ import (
 	"github.com/pivand/pivand/internal/store"
 )
 
-// DealCSVColumns are the columns of a deal export, in order. Money is in
-// major units with a point (12500.50), times RFC 3339 in UTC, tags joined
-// with "; ".
+// DealCSVColumns are the columns of a deal export, in order, before one
+// column per deal custom field ("custom.<key>", in the fields' order).
+// Money is in major units with a point (12500.50), times RFC 3339 in UTC,
+// tags and multiple choices joined with "; ".
 var DealCSVColumns = []string{"id", "title", "pipeline", "stage", "status", "value", "currency", "weighted_value", "probability",
 	"owner", "person", "company", "expected_close", "tags", "source", "lost_reason_id", "lost_note", "created_at", "closed_at"}
 
@@ -37,24 +40,40 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer, f crm.DealFilter, 
 	if err := checkFilter(&f); err != nil {
 		return err
 	}
+	var fields []*crm.CustomField
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		if err := s.fieldConds(ctx, tx, &f); err != nil {
+			return err
+		}
+		var err error
+		fields, err = listDealFields(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
 	if start != nil {
 		start()
 	}
-	if err := s.writeCSV(ctx, w, f); err != nil {
+	if err := s.writeCSV(ctx, w, f, fields); err != nil {
 		return fmt.Errorf("%w: %w", ErrExportStarted, err)
 	}
 	return nil
 }
 
-func (s *Service) writeCSV(ctx context.Context, w io.Writer, f crm.DealFilter) error {
+func (s *Service) writeCSV(ctx context.Context, w io.Writer, f crm.DealFilter, fields []*crm.CustomField) error {
 	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(DealCSVColumns); err != nil {
+	head := slices.Clone(DealCSVColumns)
+	for _, fd := range fields {
+		head = append(head, "custom."+fd.Key)
+	}
+	if err := cw.Write(head); err != nil {
 		return err
 	}
-	row := make([]string, len(DealCSVColumns))
+	row := make([]string, len(head))
 	err := s.StreamDeals(ctx, f, func(d *crm.Deal, n *store.SalesNames) error {
 		st := n.Stages[d.StageID]
 		closed := ""
@@ -69,6 +88,9 @@ func (s *Service) writeCSV(ctx context.Context, w io.Writer, f crm.DealFilter) e
 			MajorUnits(d.Value, d.Currency), d.Currency, MajorUnits(Weighted(d.Value, st.Probability), d.Currency), strconv.Itoa(st.Probability),
 			n.Users[d.OwnerID], n.Contacts[d.ContactID], n.Companies[d.CompanyID], d.ExpectedClose, strings.Join(d.Tags, "; "),
 			d.Source, lost, d.LostNote, d.CreatedAt.UTC().Format(time.RFC3339), closed})
+		for i, fd := range fields {
+			row[len(DealCSVColumns)+i] = CustomCell(fd, d.Custom[fd.Key])
+		}
 		for i := range row {
 			row[i] = protectCell(row[i])
 		}
@@ -79,6 +101,39 @@ func (s *Service) writeCSV(ctx context.Context, w io.Writer, f crm.DealFilter) e
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// CustomCell writes a custom value for a CSV cell: money in major units of
+// the field's currency, numbers as typed in Go ('f' format), multiple
+// choices joined with "; ", booleans true or false, dates YYYY-MM-DD.
+func CustomCell(f *crm.CustomField, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		if f.Type == crm.FieldMoney && x == math.Trunc(x) {
+			return MajorUnits(int64(x), f.Currency)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int64:
+		if f.Type == crm.FieldMoney {
+			return MajorUnits(x, f.Currency)
+		}
+		return strconv.FormatInt(x, 10)
+	case []string:
+		return strings.Join(x, "; ")
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, it := range x {
+			parts = append(parts, fmt.Sprint(it))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return fmt.Sprint(v)
 }
 
 // MajorUnits writes an amount of minor units in major units with a point

@@ -83,8 +83,15 @@ func (s *Service) createDealTx(ctx context.Context, tx *store.Tx, in DealInput) 
 	var v crm.Validation
 	d := &crm.Deal{Title: checkText(&v, "title", in.Title, MaxTitle), Source: checkText(&v, "source", in.Source, MaxShort),
 		ContactID: in.ContactID, CompanyID: in.CompanyID, ValueFromLines: in.ValueFromLines, LeadID: in.LeadID,
-		ExpectedClose: checkDate(&v, "expected_close", in.ExpectedClose), Tags: checkTags(&v, in.Tags), Custom: checkCustom(&v, in.Custom),
+		ExpectedClose: checkDate(&v, "expected_close", in.ExpectedClose), Tags: checkTags(&v, in.Tags),
 		CreatedBy: crm.UserIDFromContext(ctx)}
+	fields, err := listDealFields(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	// A deal made from a lead cannot ask for values nobody typed: required
+	// fields are required of deals people add.
+	d.Custom = s.checkCustom(&v, in.Custom, fields, in.LeadID == 0)
 	if d.Title == "" {
 		v.Add("title", "A deal needs a title.")
 	}
@@ -408,6 +415,9 @@ func (s *Service) ListDeals(ctx context.Context, f crm.DealFilter) ([]*crm.Deal,
 		if err != nil {
 			return err
 		}
+		if err := s.fieldConds(ctx, tx, &f); err != nil {
+			return err
+		}
 		if out, next, err = tx.FindDeals(ctx, f, sc); err != nil {
 			return err
 		}
@@ -430,6 +440,9 @@ func (s *Service) StreamDeals(ctx context.Context, f crm.DealFilter, fn func(*cr
 	return s.db.Read(ctx, func(tx *store.Tx) error {
 		sc, err := s.scope(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := s.fieldConds(ctx, tx, &f); err != nil {
 			return err
 		}
 		f.Limit, f.After = crm.MaxLimit, ""
@@ -503,7 +516,8 @@ func (s *Service) Users(ctx context.Context) ([]store.UserRef, error) {
 }
 
 // DealUpdate changes a deal; nil fields stay. OwnerID 0 leaves the deal
-// without an owner; Tags and Custom replace the whole value. PipelineID
+// without an owner; Tags replace the whole list; Custom changes the keys
+// it has (nil or "" removes a value) and keeps the others. PipelineID
 // moves the deal to another pipeline, into StageID (which must be one of
 // that pipeline's; its first open stage when 0). Version, when not 0, must
 // be the deal's current version.
@@ -574,7 +588,11 @@ func (s *Service) UpdateDeal(ctx context.Context, id int64, up DealUpdate) (*crm
 			mark("tags", !slices.Equal(d.Tags, before.Tags))
 		}
 		if up.Custom != nil {
-			d.Custom = checkCustom(&v, up.Custom)
+			fields, err := listDealFields(ctx, tx)
+			if err != nil {
+				return err
+			}
+			d.Custom = s.updateCustom(&v, before.Custom, up.Custom, fields)
 			mark("custom", fmt.Sprint(d.Custom) != fmt.Sprint(before.Custom))
 		}
 		if up.ContactID != nil {

@@ -181,3 +181,18 @@ func ptr[T any](v T) *T { return &v }
 func each(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) { fn(t, newFixture(t, db)) })
 }
+
+// field defines a deal custom field through the contact service, as the
+// settings page does.
+func (f *fixture) field(key, typ string, mod func(*crm.CustomField)) *crm.CustomField {
+	f.t.Helper()
+	cf := &crm.CustomField{Entity: "deal", Key: key, Label: strings.ToUpper(key[:1]) + key[1:], Type: typ}
+	if mod != nil {
+		mod(cf)
+	}
+	out, err := f.contacts.CreateCustomField(f.as(f.admin), cf)
+	if err != nil {
+		f.t.Fatalf("field %s: %v", key, err)
+	}
+	return out
+}

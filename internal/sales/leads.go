@@ -329,6 +329,12 @@ func (s *Service) ConvertLead(ctx context.Context, id int64, in ConvertInput) (*
 			}
 		}
 		switch {
+		case in.ContactID != 0 && s.opts.Person != nil:
+			// The person chosen is linked to the company as a found one is.
+			ref := crm.PersonRef{ID: in.ContactID, JobTitle: l.JobTitle, CompanyID: out.CompanyID}
+			if out.ContactID, _, err = s.opts.Person(ctx, tx, ref); err != nil {
+				return err
+			}
 		case in.ContactID != 0:
 			out.ContactID = in.ContactID
 		case s.opts.Person == nil:

@@ -73,6 +73,8 @@ func TestCreateDeal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		f.field("floor", crm.FieldText, nil)
+		f.field("seats", crm.FieldNumber, nil)
 		d, err := f.sales.CreateDeal(rep, sales.DealInput{Title: "  Office chairs ", Value: ptr(int64(12_000_000)), ContactID: c.ID, CompanyID: co.ID,
 			ExpectedClose: "۲۰۲۵-۰۴-۳۰", Tags: []string{"b2b", "b2b", "chairs"}, Custom: map[string]any{"floor": "3", "seats": 40.0}})
 		if err != nil {

@@ -3,11 +3,9 @@ package sales
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/customfield"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/text"
 )
@@ -143,36 +142,74 @@ func checkTags(v *crm.Validation, tags []string) []string {
 	return out
 }
 
-var customKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+// listDealFields returns the admin-defined custom fields of deals.
+func listDealFields(ctx context.Context, tx *store.Tx) ([]*crm.CustomField, error) {
+	return tx.ListCustomFields(ctx, customfield.EntityDeal)
+}
 
-// checkCustom keeps custom values that are text, numbers or true/false,
-// under lower-case keys.
-func checkCustom(v *crm.Validation, in map[string]any) map[string]any {
-	out := map[string]any{}
-	if len(in) > MaxCustom {
-		v.Add("custom", "At most %d custom values.", MaxCustom)
-		return out
+// checkCustom checks a new deal's custom values against the deal fields
+// (custom.<key> names each problem); with required, a required field
+// without a value is a problem too.
+func (s *Service) checkCustom(v *crm.Validation, in map[string]any, fields []*crm.CustomField, required bool) map[string]any {
+	return customfield.Check(v, in, fields, s.opts.Region, required)
+}
+
+// updateCustom applies a custom-value update to stored: keys set to nil
+// (or "") are removed, others replace the stored value, the rest stay.
+// Values are checked against the deal fields; stored values of fields
+// deleted since stay as they are; a required field cannot be emptied.
+func (s *Service) updateCustom(v *crm.Validation, stored, up map[string]any, fields []*crm.CustomField) map[string]any {
+	orphans := customfield.Orphans(stored, fields, up)
+	merged := map[string]any{}
+	for k, val := range stored {
+		if _, orphan := orphans[k]; !orphan {
+			merged[k] = val
+		}
 	}
-	for k, val := range in {
-		f := "custom." + k
-		if !customKeyRE.MatchString(k) {
-			v.Add(f, "Keys are lower-case letters, digits and _, starting with a letter (at most 40).")
-			continue
+	for k, val := range up {
+		merged[k] = val
+	}
+	out := customfield.Check(v, merged, fields, s.opts.Region, false)
+	for _, f := range fields {
+		if _, sent := up[f.Key]; sent && f.Required && out[f.Key] == nil && !v.Has("custom."+f.Key) {
+			v.Add("custom."+f.Key, "%s is required.", f.Label)
 		}
-		switch x := val.(type) {
-		case nil:
-			continue
-		case string:
-			if s := checkText(v, f, x, 1000); s != "" {
-				out[k] = s
-			}
-		case float64, bool, json.Number, int, int64:
-			out[k] = x
-		default:
-			v.Add(f, "Use text, a number, or true or false.")
-		}
+	}
+	for k, val := range orphans {
+		out[k] = val
 	}
 	return out
+}
+
+// fieldConds checks the filter's custom-field conditions against the
+// deal fields and fills f.Fields.
+func (s *Service) fieldConds(ctx context.Context, tx *store.Tx, f *crm.DealFilter) error {
+	f.Fields = nil
+	if len(f.Custom) == 0 {
+		return nil
+	}
+	fields, err := listDealFields(ctx, tx)
+	if err != nil {
+		return err
+	}
+	var v crm.Validation
+	f.Fields = customfield.Conds(&v, f.Custom, fields, s.opts.Region)
+	return v.Err()
+}
+
+// DealFields returns the custom fields admins defined for deals, in
+// display order. Needs sales:read.
+func (s *Service) DealFields(ctx context.Context) ([]*crm.CustomField, error) {
+	if err := crm.Authorize(ctx, crm.PermSalesRead, false); err != nil {
+		return nil, err
+	}
+	var out []*crm.CustomField
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = listDealFields(ctx, tx)
+		return err
+	})
+	return out, err
 }
 
 // checkOwner records a problem when id (not 0) is not an active user.

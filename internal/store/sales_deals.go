@@ -206,6 +206,10 @@ func (tx *Tx) dealConds(f crm.DealFilter, scope SalesScope) conds {
 	if f.CompanyID != 0 {
 		w.add(`d.company_id = ?`, f.CompanyID)
 	}
+	for _, fc := range f.Fields {
+		cond, a := tx.Dialect().customCond("d.custom", CustomCond{Key: fc.Key, Type: fc.Type, Value: fc.Value})
+		w.add(cond, a...)
+	}
 	if q := strings.TrimSpace(f.Q); q != "" {
 		w.add(`d.title `+tx.Dialect().CaseInsensitiveLike()+` ? ESCAPE '\'`, "%"+likeLiteral(q)+"%")
 	}
