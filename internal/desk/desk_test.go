@@ -364,19 +364,30 @@ func TestAssignmentCapacity(t *testing.T) {
 		if loads[f.ali.ID] != 3 || loads[f.bita.ID] != 3 || loads[f.cyrus.ID] != 0 {
 			t.Errorf("loads %v (ali %d, bita %d, cyrus %d), %d assigned by hand", loads, f.ali.ID, f.bita.ID, f.cyrus.ID, assignedByHand)
 		}
-		// Solving one of ali's frees a slot.
+		// Solving one of ali's frees a slot. The tickets tried next are
+		// ones still unassigned: a manual assignment may have won a slot
+		// before the automatic ones took the rest.
 		mine, _, _ := f.desk.List(admin, crm.TicketFilter{AssigneeID: &f.ali.ID, Active: true})
 		if _, err := f.desk.SetStatus(admin, mine[0].ID, crm.TicketSolved, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.desk.Assign(admin, ids[0], f.ali.ID, 0); err != nil {
+		var free []int64
+		for _, id := range ids {
+			if tk, _ := f.desk.Ticket(admin, id); tk.AssigneeID == 0 {
+				free = append(free, id)
+			}
+		}
+		if len(free) < 2 {
+			t.Fatalf("only %d manual tickets unassigned", len(free))
+		}
+		if _, err := f.desk.Assign(admin, free[0], f.ali.ID, 0); err != nil {
 			t.Errorf("assign after a slot freed: %v", err)
 		}
-		if _, err := f.desk.Assign(admin, ids[1], f.ali.ID, 0); crm.ErrorCode(err) != crm.ECONFLICT || crm.ErrorFields(err)["assignee_id"] == "" {
+		if _, err := f.desk.Assign(admin, free[1], f.ali.ID, 0); crm.ErrorCode(err) != crm.ECONFLICT || crm.ErrorFields(err)["assignee_id"] == "" {
 			t.Errorf("over capacity: %v", err)
 		}
 		mk := f.user("m@example.com", "Mark", crm.RoleMarketing)
-		if _, err := f.desk.Assign(admin, ids[1], mk.ID, 0); crm.ErrorFields(err)["assignee_id"] == "" {
+		if _, err := f.desk.Assign(admin, free[1], mk.ID, 0); crm.ErrorFields(err)["assignee_id"] == "" {
 			t.Errorf("assigned to a marketing user: %v", err)
 		}
 	})
