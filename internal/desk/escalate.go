@@ -138,7 +138,12 @@ func (s *Service) escalateTx(ctx context.Context, tx *store.Tx, t *crm.Ticket, t
 // metric, for warnings and breaches).
 func ruleMatches(r *crm.EscalationRule, t *crm.Ticket, trigger, metric string) bool {
 	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
-	return r.Active && r.Trigger == trigger && in(r.Priorities, t.Priority) && in(r.Categories, t.Category) &&
+	// Categories are free text: matched without regard to case, as SLA
+	// policies match them.
+	inFold := func(list []string, v string) bool {
+		return len(list) == 0 || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, v) })
+	}
+	return r.Active && r.Trigger == trigger && in(r.Priorities, t.Priority) && inFold(r.Categories, t.Category) &&
 		(trigger == crm.EscalateOnCreate || in(r.Metrics, metric))
 }
 
