@@ -24,6 +24,7 @@ import (
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/sales"
+	"github.com/pivand/pivand/internal/webhook"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Options leaves it 0.
@@ -43,6 +44,7 @@ type Options struct {
 	Insight      *insight.Service  // customer analytics; nil leaves /analytics out
 	Sales        *sales.Service    // leads, pipelines, deals, products, quotes, forecast; nil leaves them out
 	Desk         *desk.Service     // the service desk: tickets, SLA, surveys, returns; nil leaves them out
+	Webhooks     *webhook.Service  // outbound webhooks and inbound hooks; nil leaves them out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
 	// ("" is the system's temporary directory); MaxUploadBytes bounds one
@@ -62,6 +64,7 @@ type API struct {
 	insight  *insight.Service
 	sales    *sales.Service
 	desk     *desk.Service
+	webhooks *webhook.Service
 	log      *slog.Logger
 	version  string
 	maxBody  int64
@@ -90,6 +93,7 @@ func New(opts Options) (*API, error) {
 		insight:  opts.Insight,
 		sales:    opts.Sales,
 		desk:     opts.Desk,
+		webhooks: opts.Webhooks,
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,

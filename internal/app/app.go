@@ -36,6 +36,7 @@ import (
 	"github.com/pivand/pivand/internal/server"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/web"
+	"github.com/pivand/pivand/internal/webhook"
 )
 
 // App is a running Pivand: database, services and HTTP handler.
@@ -53,6 +54,7 @@ type App struct {
 	Insight  *insight.Service // customer analytics: the recompute job and its results
 	Sales    *sales.Service   // leads, pipelines, deals, products, quotes, forecast
 	Desk     *desk.Service    // the service desk: tickets, SLAs, email, surveys, returns
+	Webhooks *webhook.Service // outbound webhooks and inbound hooks
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
 	Jobs     *jobs.Runner
@@ -117,6 +119,9 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Sales.Subscribe(a.Events)     // deals and leads follow merged, deleted and erased people and deleted companies
 	a.Desk.RegisterJobs(a.Jobs)     // SLA warnings and breaches, outgoing mail, surveys, closing solved tickets
 	a.Desk.Subscribe(a.Events)      // tickets follow merged, deleted and erased people
+	a.Webhooks = webhook.New(db, webhook.Options{Logger: logger})
+	a.Webhooks.Subscribe(a.Events)  // one delivery per event and matching subscription
+	a.Webhooks.RegisterJobs(a.Jobs) // the HTTP requests, retried with backoff
 	a.Reports = report.New(db, report.Options{Logger: logger})
 	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})
@@ -158,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Webhooks: a.Webhooks, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err
