@@ -10,14 +10,15 @@ import (
 	"github.com/pivand/pivand/internal/problem"
 )
 
-// Custom fields: settings for admins (settings:manage). Each person or
-// company keeps its values in its custom map; the forms, lists, filters
+// Custom fields: settings for admins (settings:manage). Each person,
+// company or deal keeps its values in its custom map; the forms, lists, filters
 // and exports follow these definitions.
 
 type customFieldsPage struct {
 	base
 	Contact []*crm.CustomField
 	Company []*crm.CustomField
+	Deal    []*crm.CustomField
 	Form    form
 	Types   []string
 }
@@ -47,12 +48,15 @@ func (s *server) customFieldsPage(r *http.Request, f form) (*customFieldsPage, e
 	if d.Company, err = s.contacts.ListCustomFields(ctx, "company"); err != nil {
 		return nil, err
 	}
+	if d.Deal, err = s.contacts.ListCustomFields(ctx, "deal"); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
 func (s *server) handleCustomFieldIndex(w http.ResponseWriter, r *http.Request) {
 	f := form{Values: map[string]string{"entity": "contact", "type": crm.FieldText}}
-	if e := r.URL.Query().Get("entity"); e == "company" {
+	if e := r.URL.Query().Get("entity"); e == "company" || e == "deal" {
 		f.Values["entity"] = e
 	}
 	d, err := s.customFieldsPage(r, f)
@@ -131,7 +135,7 @@ func (s *server) findCustomField(w http.ResponseWriter, r *http.Request) (*crm.C
 		s.notFound(w, r)
 		return nil, false
 	}
-	for _, entity := range []string{"contact", "company"} {
+	for _, entity := range []string{"contact", "company", "deal"} {
 		fields, err := s.contacts.ListCustomFields(r.Context(), entity)
 		if err != nil {
 			s.renderError(w, r, err)

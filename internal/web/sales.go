@@ -330,6 +330,18 @@ func dealFilterForm(p *locale.Printer, q url.Values) (crm.DealFilter, form) {
 			}
 		}
 	}
+	// cf.<key> filters on a deal field (the service checks key and value).
+	for k, vs := range q {
+		if key, ok := strings.CutPrefix(k, "cf."); ok && len(vs) > 0 {
+			if v := strings.TrimSpace(vs[0]); v != "" {
+				f.Values[k] = v
+				if out.Custom == nil {
+					out.Custom = map[string]string{}
+				}
+				out.Custom[key] = v
+			}
+		}
+	}
 	return out, f
 }
 

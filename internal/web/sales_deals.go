@@ -30,6 +30,8 @@ type dealIndexPage struct {
 	Deals     []*crm.Deal
 	Names     *sales.Names
 	Pipelines []*crm.Pipeline
+	Columns   []*crm.CustomField // the deal fields shown in lists
+	Filters   []*crm.CustomField // the deal fields the list filters by
 	Filter    form
 	Statuses  []string
 	Next      string
@@ -44,12 +46,22 @@ func (s *server) handleDealIndex(w http.ResponseWriter, r *http.Request) {
 	f, fo := dealFilterForm(p, r.URL.Query())
 	d.Filter = fo
 	f.Limit, f.After = dealPageSize, r.URL.Query().Get("after")
+	fields, err := s.sales.DealFields(ctx)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d.Filters = filterFields(fields)
+	for _, fd := range fields {
+		if fd.ShowInList {
+			d.Columns = append(d.Columns, fd)
+		}
+	}
 	if fo.V("status") == "" {
 		f.Status = crm.DealOpen
 		d.Filter.Values["status"] = crm.DealOpen
 	}
 	status := http.StatusOK
-	var err error
 	if fo.ok() {
 		d.Deals, d.Names, d.Next, err = s.sales.ListDeals(ctx, f)
 		if crm.ErrorCode(err) == crm.EINVALID && f.After != "" {
@@ -57,7 +69,15 @@ func (s *server) handleDealIndex(w http.ResponseWriter, r *http.Request) {
 			d.Deals, d.Names, d.Next, err = s.sales.ListDeals(ctx, f)
 		}
 		if crm.ErrorCode(err) == crm.EINVALID {
-			d.Filter.fail(p, err, map[string]string{"close_from": "sales.error.date", "close_to": "sales.error.date"})
+			keys := map[string]string{"close_from": "sales.error.date", "close_to": "sales.error.date"}
+			for name, msg := range crm.ErrorFields(err) {
+				if key, ok := strings.CutPrefix(name, "custom."); ok {
+					if k := recordFieldKey(name, msg, fields); k != "" {
+						keys["cf."+key] = k
+					}
+				}
+			}
+			d.Filter.fail(p, renameCustom(err, "cf."), keys)
 			err = nil
 			status = http.StatusUnprocessableEntity
 		}
@@ -68,7 +88,7 @@ func (s *server) handleDealIndex(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	keep := filterQuery(d.Filter, append(salesFilterKeys, "status", "stage", "pipeline", "q", "contact", "company")...)
+	keep := filterQuery(d.Filter, append(append(salesFilterKeys, "status", "stage", "pipeline", "q", "contact", "company"), customFilterKeys(d.Filter)...)...)
 	if d.Next != "" {
 		nq := url.Values{}
 		for k, v := range keep {
@@ -128,10 +148,11 @@ type dealFormPage struct {
 	Users     []*crm.User
 	Person    string // the chosen person's name
 	Company   string
+	Custom    []customRow // the deal fields' inputs
 }
 
 var dealFormFields = []string{"title", "stage_id", "value", "currency", "value_from_lines", "person", "company", "owner_id",
-	"expected_close", "source", "tags", "custom", "version"}
+	"expected_close", "source", "tags", "version"}
 
 func (s *server) handleDealNew(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -142,7 +163,7 @@ func (s *server) handleDealNew(w http.ResponseWriter, r *http.Request) {
 	if c := q.Get("contact"); c != "" {
 		f.Values["person"] = c
 	}
-	s.renderDealForm(w, r, http.StatusOK, nil, f)
+	s.renderDealForm(w, r, http.StatusOK, nil, f, nil)
 }
 
 func (s *server) handleDealEdit(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +180,7 @@ func (s *server) handleDealEdit(w http.ResponseWriter, r *http.Request) {
 	p := state(r).p
 	f := form{Values: map[string]string{"title": d.Title, "stage_id": strconv.FormatInt(d.StageID, 10), "currency": d.Currency,
 		"value": moneyAmount(p, d.Value, d.Currency), "owner_id": strconv.FormatInt(d.OwnerID, 10), "expected_close": civilDay(p, d.ExpectedClose),
-		"source": d.Source, "tags": strings.Join(d.Tags, ", "), "custom": customText(d.Custom), "version": strconv.FormatInt(d.Version, 10)}}
+		"source": d.Source, "tags": strings.Join(d.Tags, ", "), "version": strconv.FormatInt(d.Version, 10)}}
 	if d.ValueFromLines {
 		f.Values["value_from_lines"] = "1"
 	}
@@ -169,24 +190,12 @@ func (s *server) handleDealEdit(w http.ResponseWriter, r *http.Request) {
 	if d.CompanyID != 0 {
 		f.Values["company"] = strconv.FormatInt(d.CompanyID, 10)
 	}
-	s.renderDealForm(w, r, http.StatusOK, d, f)
+	s.renderDealForm(w, r, http.StatusOK, d, f, nil)
 }
 
-// customText writes custom values one per line, "key = value".
-func customText(m map[string]any) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s = %v\n", k, m[k])
-	}
-	return b.String()
-}
-
-func (s *server) renderDealForm(w http.ResponseWriter, r *http.Request, status int, deal *crm.Deal, f form) {
+// renderDealForm shows the new or edit form; rows are the deal fields'
+// inputs as typed (nil: from the deal, or empty).
+func (s *server) renderDealForm(w http.ResponseWriter, r *http.Request, status int, deal *crm.Deal, f form, rows []customRow) {
 	ctx := r.Context()
 	title := "sales.deal.new"
 	if deal != nil {
@@ -210,6 +219,19 @@ func (s *server) renderDealForm(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	d.Users = users.Active
+	d.Custom = rows
+	if rows == nil {
+		fields, err := s.sales.DealFields(ctx)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		var values map[string]any
+		if deal != nil {
+			values = deal.Custom
+		}
+		d.Custom = customRows(state(r).p, fields, values)
+	}
 	if id, err := strconv.ParseInt(f.V("person"), 10, 64); err == nil && s.contacts != nil {
 		if c, err := s.contacts.FindContactByID(ctx, id); err == nil {
 			d.Person = c.DisplayName()
@@ -301,11 +323,16 @@ func (s *server) findCompany(ctx context.Context, in string) (int64, bool) {
 }
 
 // readDealForm reads the deal form into a DealInput (for new deals) and
-// checks what only the form knows (amounts, dates, people).
-func (s *server) readDealForm(r *http.Request) (form, sales.DealInput, map[string]any) {
+// checks what only the form knows (amounts, dates, people). The deal
+// fields' values come back as typed (rows) and as the service takes them;
+// for an update every field has a key (nil clears it).
+func (s *server) readDealForm(r *http.Request, update bool) (form, sales.DealInput, []customRow, []*crm.CustomField, error) {
 	p := state(r).p
 	f := newForm(r, dealFormFields...)
-	f.Values["custom"] = r.PostFormValue("custom")
+	fields, err := s.sales.DealFields(r.Context())
+	if err != nil {
+		return f, sales.DealInput{}, nil, nil, err
+	}
 	in := sales.DealInput{Title: f.V("title"), Currency: strings.ToUpper(f.V("currency")), Source: f.V("source"),
 		ValueFromLines: f.V("value_from_lines") != ""}
 	if f.V("title") == "" {
@@ -340,21 +367,40 @@ func (s *server) readDealForm(r *http.Request) (form, sales.DealInput, map[strin
 			in.Tags = append(in.Tags, t)
 		}
 	}
-	custom := map[string]any{}
-	for i, line := range strings.Split(f.V("custom"), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			f.invalid(p, "custom", "sales.error.custom", "line", i+1)
-			continue
-		}
-		custom[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
+	rows, custom := readCustom(p, r.PostForm, fields, &f, update)
 	in.Custom = custom
-	return f, in, custom
+	return f, in, rows, fields, nil
+}
+
+// renameCustom renames the custom.<key> fields of a validation error to
+// prefix+<key> (the list's filter inputs are cf.<key>).
+func renameCustom(err error, prefix string) error {
+	ce, ok := asCRMError(err)
+	if !ok || len(ce.Fields) == 0 {
+		return err
+	}
+	cp := *ce
+	cp.Fields = map[string]string{}
+	for k, v := range ce.Fields {
+		if key, ok := strings.CutPrefix(k, "custom."); ok {
+			k = prefix + key
+		}
+		cp.Fields[k] = v
+	}
+	return &cp
+}
+
+// customFilterKeys are the custom-field filters (cf.<key>) of a filter
+// form, sorted.
+func customFilterKeys(f form) []string {
+	var out []string
+	for k := range f.Values {
+		if strings.HasPrefix(k, "cf.") {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // dealFieldKeys map the service's deal fields to the form's, and their
@@ -365,7 +411,7 @@ var dealFieldKeys = map[string]string{"title": "error.required", "value": "sales
 
 var dealFieldNames = map[string]string{"contact_id": "person", "company_id": "company"}
 
-func failDealForm(p *locale.Printer, f *form, err error) {
+func failDealForm(p *locale.Printer, f *form, err error, fields []*crm.CustomField) {
 	if ce, ok := asCRMError(err); ok && len(ce.Fields) > 0 {
 		cp := *ce
 		cp.Fields = map[string]string{}
@@ -373,14 +419,18 @@ func failDealForm(p *locale.Printer, f *form, err error) {
 			if n, ok := dealFieldNames[k]; ok {
 				k = n
 			}
-			if strings.HasPrefix(k, "custom") {
-				k = "custom"
-			}
 			cp.Fields[k] = v
 		}
 		err = &cp
 	}
-	keys := map[string]string{"person": "sales.error.person", "company": "sales.error.company", "custom": "sales.error.custom_key"}
+	keys := map[string]string{"person": "sales.error.person", "company": "sales.error.company"}
+	for name, msg := range crm.ErrorFields(err) {
+		if strings.HasPrefix(name, "custom.") {
+			if k := recordFieldKey(name, msg, fields); k != "" {
+				keys[name] = k
+			}
+		}
+	}
 	for k, v := range dealFieldKeys {
 		if _, renamed := dealFieldNames[k]; !renamed {
 			keys[k] = v
@@ -391,7 +441,11 @@ func failDealForm(p *locale.Printer, f *form, err error) {
 
 func (s *server) handleDealCreate(w http.ResponseWriter, r *http.Request) {
 	p := state(r).p
-	f, in, _ := s.readDealForm(r)
+	f, in, rows, fields, err := s.readDealForm(r, false)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	if f.ok() {
 		d, err := s.sales.CreateDeal(r.Context(), in)
 		if err == nil {
@@ -402,9 +456,9 @@ func (s *server) handleDealCreate(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		}
-		failDealForm(p, &f, err)
+		failDealForm(p, &f, err, fields)
 	}
-	s.renderDealForm(w, r, http.StatusUnprocessableEntity, nil, f)
+	s.renderDealForm(w, r, http.StatusUnprocessableEntity, nil, f, rows)
 }
 
 func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
@@ -420,7 +474,11 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	f, in, custom := s.readDealForm(r)
+	f, in, rows, fields, err := s.readDealForm(r, true)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	if f.ok() {
 		version, _ := strconv.ParseInt(f.V("version"), 10, 64)
 		owner := int64(0)
@@ -429,7 +487,7 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		up := sales.DealUpdate{Title: &in.Title, Currency: &in.Currency, ValueFromLines: &in.ValueFromLines, ContactID: &in.ContactID,
 			CompanyID: &in.CompanyID, OwnerID: &owner, ExpectedClose: &in.ExpectedClose, Source: &in.Source, Tags: &in.Tags,
-			Custom: custom, Version: version}
+			Custom: in.Custom, Version: version}
 		if !in.ValueFromLines {
 			v := int64(0)
 			if in.Value != nil {
@@ -464,10 +522,10 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		} else {
-			failDealForm(p, &f, err)
+			failDealForm(p, &f, err, fields)
 		}
 	}
-	s.renderDealForm(w, r, http.StatusUnprocessableEntity, cur, f)
+	s.renderDealForm(w, r, http.StatusUnprocessableEntity, cur, f, rows)
 }
 
 // pipelineOfStage finds the pipeline a stage belongs to (0: none).
@@ -528,7 +586,8 @@ type dealPage struct {
 	Discount   int64
 	Tax        int64
 	Total      int64
-	Suggesting bool // cross-sell is installed
+	Suggesting bool               // cross-sell is installed
+	Fields     []*crm.CustomField // the deal fields, for its values
 }
 
 // crossSellItem is an item often bought with the deal's, and the product
@@ -611,6 +670,10 @@ func (s *server) renderDeal(w http.ResponseWriter, r *http.Request, id int64, st
 		d.Activity.Values["assignee_id"] = strconv.FormatInt(st.user.ID, 10)
 	}
 	d.Stage, _ = sales.StageOf(v.Pipeline, v.Deal.StageID)
+	if d.Fields, err = s.sales.DealFields(ctx); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	d.Subtotal, d.Discount, d.Tax, d.Total = sales.LinesTotals(v.Deal.Lines)
 	active := true
 	if d.Products, _, err = s.sales.Products(ctx, sales.ProductFilter{Active: &active, Limit: 200}); err != nil {

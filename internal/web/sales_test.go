@@ -97,6 +97,12 @@ func (sa *salesApp) seed(t *testing.T, c *client, admin *crm.User) salesFixture 
 	if f.product, err = sa.sales.CreateProduct(ctx, sales.ProductInput{Name: "چای ممتاز", SKU: "TEA-1", Price: 1_200_000, Currency: f.pipe.Currency, TaxRate: 900}); err != nil {
 		t.Fatal(err)
 	}
+	for _, cf := range []*crm.CustomField{{Entity: "deal", Key: "floor", Label: "طبقه", Type: crm.FieldNumber, ShowInList: true},
+		{Entity: "deal", Key: "region", Label: "منطقه", Type: crm.FieldSelect, Options: []string{"شمال", "جنوب"}}} {
+		if _, err := sa.contacts.CreateCustomField(ctx, cf); err != nil {
+			t.Fatal(err)
+		}
+	}
 	qty := int64(3)
 	f.deal, err = sa.sales.CreateDeal(ctx, sales.DealInput{Title: "میز و صندلی <دفتر>", ContactID: person.ID, CompanyID: company.ID, ValueFromLines: true,
 		ExpectedClose: time.Now().AddDate(0, 1, 0).Format(time.DateOnly), Tags: []string{"عمده"}, StageID: f.pipe.Stages[1].ID,
@@ -175,7 +181,7 @@ func salesPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 		from = "2021/03/21"
 	}
 	for _, p := range []string{board, board + "?owner=" + strconv.FormatInt(admin.ID, 10) + "&tag=عمده&from=" + from, board + "?from=nope",
-		"/sales/deals", "/sales/deals?status=all&q=x", "/sales/deals?to=nope", "/sales/deals/new", deal, deal + "/edit",
+		"/sales/deals", "/sales/deals?status=all&q=x", "/sales/deals?to=nope", "/sales/deals?cf.region=nope", "/sales/deals?cf.region=شمال&cf.floor=3", "/sales/deals/new", deal, deal + "/edit",
 		"/sales/deals/" + strconv.FormatInt(f.lost.ID, 10), "/sales/quotes/" + strconv.FormatInt(f.quote.ID, 10),
 		"/sales/leads", "/sales/leads?status=converted", "/sales/leads/new", lead, lead + "/edit", "/sales/leads/" + strconv.FormatInt(f.leadDone.ID, 10),
 		"/sales/products", "/sales/products/" + strconv.FormatInt(f.product.ID, 10), "/sales/forecast", "/sales/forecast?months=12&from=nope",
@@ -189,7 +195,8 @@ func salesPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 		v.Set("csrf", tok)
 		out = append(out, pageResponse{"POST " + name, c.post(path, "", v)})
 	}
-	post("/sales/deals", "/sales/deals", url.Values{"title": {""}, "value": {"x"}, "expected_close": {"nope"}, "person": {"nobody at all"}})
+	post("/sales/deals", "/sales/deals", url.Values{"title": {""}, "value": {"x"}, "expected_close": {"nope"}, "person": {"nobody at all"}, "custom.floor": {"x"}})
+	post(deal, deal, url.Values{"title": {"t"}, "custom.region": {"nope"}, "version": {"0"}})
 	post(deal+"/lines", deal+"/lines", url.Values{"product_id": {strconv.FormatInt(f.product.ID, 10)}, "quantity": {"-2"}})
 	post(deal+"/lose", deal+"/lose", url.Values{"version": {"0"}})
 	post(deal+"/quotes", deal+"/quotes", url.Values{"valid_until": {"nope"}})
