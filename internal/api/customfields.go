@@ -31,11 +31,11 @@ type customFieldPatch struct {
 }
 
 var customFieldParams = []param{
-	{Name: "entity", Enum: []string{"contact", "company"}, Description: "Only the fields of people (contact) or of companies (company); both when absent."},
+	{Name: "entity", Enum: []string{"contact", "company", "deal"}, Description: "Only the fields of people (contact), companies (company) or deals (deal); all when absent."},
 }
 
 func (a *API) handleCustomFieldList(w http.ResponseWriter, r *http.Request) {
-	entities := []string{"contact", "company"}
+	entities := []string{"contact", "company", "deal"}
 	if e := r.URL.Query().Get("entity"); e != "" {
 		entities = []string{e} // the service names a bad entity
 	}
@@ -127,7 +127,7 @@ func (a *API) handleCustomFieldDelete(w http.ResponseWriter, r *http.Request) {
 
 // findCustomField looks a field up among the definitions (a few dozen).
 func (a *API) findCustomField(r *http.Request, id int64) (*crm.CustomField, error) {
-	for _, e := range []string{"contact", "company"} {
+	for _, e := range []string{"contact", "company", "deal"} {
 		fields, err := a.contacts.ListCustomFields(r.Context(), e)
 		if err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ var tagDescriptions = map[string]string{
 	"consent":       "Per-channel permission to contact a person.",
 	"privacy":       "A person's data: export everything, or erase it.",
 	"companies":     "Organisations people work at.",
-	"custom-fields": "Admin-defined fields on people and companies; values live in each record's custom object.",
+	"custom-fields": "Admin-defined fields on people, companies and deals; values live in each record's custom object.",
 	"timeline":      "Everything that happened with a person or company, from every module, and interactions on any channel.",
 	"notes":         "Notes on a timeline; @mentions notify users.",
 	"tasks":         "Activities: to-dos, calls and meetings (kind), usually about a customer or a deal, with due and reminder times.",

@@ -34,11 +34,11 @@ func init() {
 	for k, v := range map[string]string{
 		"Pipeline":         "A pipeline with its stages in order: the open ones, then the won and the lost stage.",
 		"Stage":            "A stage: probability is the percent chance a deal in it is won; kind is open, won or lost.",
-		"Deal":             "A deal. value is in minor units of currency (with value_from_lines, the sum of its line items before tax). version grows with every change; send it back with a move or a change to be told (409) when someone changed the deal meanwhile.",
+		"Deal":             "A deal. value is in minor units of currency (with value_from_lines, the sum of its line items before tax). custom holds the values of the deal fields (GET /custom-fields?entity=deal) by key. version grows with every change; send it back with a move or a change to be told (409) when someone changed the deal meanwhile.",
 		"DealLine":         "A line item: subtotal = quantity × unit_price − discount; tax = subtotal × tax_rate / 10000, rounded half up; total = subtotal + tax. tax_rate is in hundredths of a percent (900 is 9%).",
 		"LineInput":        "A line item: product_id (its name, SKU, price and tax rate unless given here) or a name; quantity 1 when absent; currency, when given, must be the deal's.",
-		"DealCreate":       "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody).",
-		"DealPatch":        "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags and custom replace the whole value. pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent). version, when sent, must be the deal's current one.",
+		"DealCreate":       "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody). custom: values of the deal fields by key, each checked against its type (an unknown key or a bad value is a 422 naming custom.<key>; required fields are required).",
+		"DealPatch":        "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags replace the whole list; custom merges per key, null removing a value (a required field cannot be removed). pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent). version, when sent, must be the deal's current one.",
 		"DealMove":         "The stage to move to (one of the deal's pipeline's), the version you saw, and for the lost stage a lost reason and a note.",
 		"DealConflict":     "The deal changed since the version sent: deal is the deal as it is now.",
 		"StageVisit":       "One stay of a deal in a stage, with the stage's name and kind as they were then; left_at null while it is still there.",
@@ -110,9 +110,9 @@ func salesRoutes(a *API) []route {
 			Summary: "Delete a lost reason no deal was lost for (retire it otherwise)"}},
 
 		{"GET /api/v1/deals", a.handleDealList, op{ID: "listDeals", Tag: "deals", Perm: read, Paged: true, Query: dealFilterParams,
-			Summary: "List deals, newest first", Out: list[*crm.Deal]{}}},
+			Summary: "List deals, newest first", Description: customFilterNote, Out: list[*crm.Deal]{}}},
 		{"GET /api/v1/deals/export.csv", a.handleDealExport, op{ID: "exportDealsCSV", Tag: "deals", Perm: read, Query: dealFilterParams,
-			Summary: "Download the deals of the filter as CSV (UTF-8 with a byte order mark)", Out: "", MediaType: "text/csv"}},
+			Summary: "Download the deals of the filter as CSV (UTF-8 with a byte order mark)", Description: customFilterNote + " After the fixed columns, one column custom.<key> per deal field.", Out: "", MediaType: "text/csv"}},
 		{"POST /api/v1/deals", a.handleDealCreate, op{ID: "createDeal", Tag: "deals", Perm: write, Status: http.StatusCreated, Location: true,
 			Summary: "Create a deal", In: dealCreate{}, Out: &crm.Deal{},
 			Description: "Writes deal.created on the person's and company's timelines."}},
@@ -440,6 +440,7 @@ func dealFilter(r *http.Request, v *crm.Validation) crm.DealFilter {
 		PipelineID: queryInt64(r, "pipeline_id", v), StageID: queryInt64(r, "stage_id", v), Status: q.Get("status"),
 		OwnerID: queryOwner(r, "owner_id", v), Tag: q.Get("tag"), CloseFrom: q.Get("close_from"), CloseTo: q.Get("close_to"),
 		ContactID: queryInt64(r, "contact_id", v), CompanyID: queryInt64(r, "company_id", v), Q: q.Get("q"),
+		Custom: queryCustom(q, v),
 	}
 }
 
