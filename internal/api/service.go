@@ -127,9 +127,9 @@ func serviceRoutes(a *API) []route {
 		{"GET /api/v1/escalation-rules", a.handleRuleList, op{ID: "listEscalationRules", Tag: "sla", Perm: read,
 			Summary: "The escalation rules in order", Out: list[*crm.EscalationRule]{}}},
 		{"POST /api/v1/escalation-rules", a.handleRuleCreate, op{ID: "createEscalationRule", Tag: "sla", Perm: admin, Status: http.StatusCreated, Location: true,
-			Summary: "Add an escalation rule", In: ruleIn{}, Out: &crm.EscalationRule{}}},
+			Summary: "Add an escalation rule", In: escalationRuleIn{}, Out: &crm.EscalationRule{}}},
 		{"PUT /api/v1/escalation-rules/{id}", a.handleRuleUpdate, op{ID: "updateEscalationRule", Tag: "sla", Perm: admin,
-			Summary: "Replace an escalation rule", In: ruleIn{}, Out: &crm.EscalationRule{}}},
+			Summary: "Replace an escalation rule", In: escalationRuleIn{}, Out: &crm.EscalationRule{}}},
 		{"DELETE /api/v1/escalation-rules/{id}", a.handleRuleDelete, op{ID: "deleteEscalationRule", Tag: "sla", Perm: admin, Status: http.StatusNoContent,
 			Summary: "Delete an escalation rule"}},
 
@@ -363,7 +363,7 @@ func (in calendarIn) calendar(id int64) crm.BusinessCalendar {
 	return c
 }
 
-type ruleIn struct {
+type escalationRuleIn struct {
 	Name       string   `json:"name"`
 	Position   int      `json:"position,omitempty"`
 	Active     *bool    `json:"active,omitempty"`
@@ -376,7 +376,7 @@ type ruleIn struct {
 	Raise      bool     `json:"raise_priority,omitempty"`
 }
 
-func (in ruleIn) rule(id int64) crm.EscalationRule {
+func (in escalationRuleIn) rule(id int64) crm.EscalationRule {
 	return crm.EscalationRule{ID: id, Name: in.Name, Position: in.Position, Active: in.Active == nil || *in.Active, Trigger: in.Trigger,
 		Metrics: in.Metrics, Priorities: in.Priorities, Categories: in.Categories, ToTier: in.ToTier, ToTeamID: in.ToTeamID, Raise: in.Raise}
 }
@@ -844,7 +844,7 @@ func (a *API) handleRuleList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleRuleCreate(w http.ResponseWriter, r *http.Request) {
-	var in ruleIn
+	var in escalationRuleIn
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
@@ -859,7 +859,7 @@ func (a *API) handleRuleCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleRuleUpdate(w http.ResponseWriter, r *http.Request) {
-	var in ruleIn
+	var in escalationRuleIn
 	withBody(a, w, r, &in, func(id int64) (any, error) { return a.desk.SaveRule(r.Context(), in.rule(id)) })
 }
 
