@@ -239,78 +239,79 @@ func TestSalesPagesEveryLanguage(t *testing.T) {
 
 // TestSalesPagesContent checks what the pages say: the board's totals in
 // the user's digits, the deal's time in stages, the quote's business and
-// totals, the forecast's Jalali months, escaping.
+// totals, the forecast's Jalali months, escaping; on both engines.
 func TestSalesPagesContent(t *testing.T) {
-	db := storetest.Open(t, store.SQLite)
-	sa := newSalesTestApp(t, db)
-	c, admin := sa.signedIn(t, "fa@example.com", crm.RoleAdmin, "fa")
-	f := sa.seed(t, c, admin)
-	ctx := crm.NewContextWithUser(context.Background(), admin)
-	st := sales.DefaultSettings()
-	st.BusinessName, st.QuotePrefix = "فروشگاه <پیوند>", "پ-"
-	if _, err := sa.sales.SaveSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	board := c.get("/sales/board/" + strconv.FormatInt(f.pipe.ID, 10))
-	mustStatus(t, board, http.StatusOK)
-	// 3 × 1,200,000 − 100,000 = 3,500,000 rials at 60%: 2,100,000 weighted.
-	mustContain(t, board, "۳٬۵۰۰٬۰۰۰ IRR", "۲٬۱۰۰٬۰۰۰ IRR", "۱ معامله", "میز و صندلی &lt;دفتر&gt;", `data-deal="`+strconv.FormatInt(f.deal.ID, 10)+`"`,
-		`src="/static/`, `kanban.js"`, `action="/sales/deals/`+strconv.FormatInt(f.deal.ID, 10)+`/move"`)
-	if strings.Contains(board.body, "style=") {
-		t.Error("the board has an inline style")
-	}
-	deal := c.get("/sales/deals/" + strconv.FormatInt(f.deal.ID, 10))
-	mustContain(t, deal, "زمان ماندن در هر مرحله", "۳٬۸۱۵٬۰۰۰ IRR", "تماس با سارا", "جلسهٔ معرفی", "پ-۱", "سارا &lt;کریمی&gt;")
-	q := c.get("/sales/quotes/" + strconv.FormatInt(f.quote.ID, 10))
-	mustContain(t, q, "فروشگاه &lt;پیوند&gt;", "پ-۱", "۳٬۸۱۵٬۰۰۰ IRR", "۳۱۵٬۰۰۰ IRR", "خیابان ولیعصر ۱۲", `quote.js"`)
-	if !regexp.MustCompile(`تاریخ: [۰-۹]+ [^ ]+ ۱۴[۰-۹]{2}`).MatchString(q.body) {
-		t.Error("the quote's date is not a Jalali date in Persian digits")
-	}
-	fc := c.get("/sales/forecast")
-	mustStatus(t, fc, http.StatusOK)
-	if !regexp.MustCompile(`(فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) ۱۴[۰-۹]{2}`).MatchString(fc.body) {
-		t.Error("the forecast's months are not Jalali")
-	}
-	csv := c.get("/sales/deals/export.csv?status=all")
-	if csv.status != http.StatusOK || !strings.HasPrefix(csv.body, "\uFEFFid,title,") || !strings.Contains(csv.body, "میز و صندلی <دفتر>") {
-		t.Fatalf("export: %d %.300s", csv.status, csv.body)
-	}
-	act := c.get("/sales/activities")
-	mustContain(t, act, "تماس با سارا", "دیرکردهای")
-	// A move posted by the board's script answers JSON with the columns.
-	tok := c.csrf("/sales/board/" + strconv.FormatInt(f.pipe.ID, 10))
-	req, _ := http.NewRequest(http.MethodPost, sa.srv.URL+"/sales/deals/"+strconv.FormatInt(f.deal.ID, 10)+"/move",
-		strings.NewReader(url.Values{"stage_id": {strconv.FormatInt(f.pipe.Stages[3].ID, 10)}, "version": {"1"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-CSRF-Token", tok)
-	r := c.do(req)
-	var ans moveAnswer
-	if err := json.Unmarshal([]byte(r.body), &ans); err != nil {
-		t.Fatalf("move answer %d %s: %v", r.status, r.body, err)
-	}
-	// Version 1 is stale (the seed moved it once): 409 with the deal where it is.
-	if r.status != http.StatusConflict || !ans.Conflict || ans.Deal == nil || ans.Deal.StageID != f.pipe.Stages[2].ID || len(ans.Columns) != 4 {
-		t.Fatalf("stale move: %d %s", r.status, r.body)
-	}
-	req, _ = http.NewRequest(http.MethodPost, sa.srv.URL+"/sales/deals/"+strconv.FormatInt(f.deal.ID, 10)+"/move",
-		strings.NewReader(url.Values{"stage_id": {strconv.FormatInt(f.pipe.Stages[3].ID, 10)}, "version": {strconv.FormatInt(ans.Deal.Version, 10)}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-CSRF-Token", tok)
-	r = c.do(req)
-	if err := json.Unmarshal([]byte(r.body), &ans); err != nil || r.status != http.StatusOK || !ans.OK || ans.Columns[3].Count != "۱ معامله" {
-		t.Fatalf("move: %d %s", r.status, r.body)
-	}
-	// The move form without a script goes back to the board.
-	r = c.post("/sales/deals/"+strconv.FormatInt(f.deal.ID, 10)+"/move", "", url.Values{"csrf": {tok}, "stage_id": {strconv.FormatInt(f.pipe.Stages[0].ID, 10)},
-		"version": {strconv.FormatInt(ans.Deal.Version, 10)}, "back": {"/sales/board/" + strconv.FormatInt(f.pipe.ID, 10) + "?tag=x"}})
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/sales/board/"+strconv.FormatInt(f.pipe.ID, 10)+"?tag=x&notice=deal_moved") {
-		t.Fatalf("form move: %d %s", r.status, r.location())
-	}
-	// The dashboard's sales panels.
-	rep := c.get("/reports/sales")
-	mustContain(t, rep, "قیف تبدیل", "نرخ برد و چرخهٔ فروش", "پیش‌بینی وزنی", "فعالیت هر کارشناس", "قیمت بالا")
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sa := newSalesTestApp(t, db)
+		c, admin := sa.signedIn(t, "fa@example.com", crm.RoleAdmin, "fa")
+		f := sa.seed(t, c, admin)
+		ctx := crm.NewContextWithUser(context.Background(), admin)
+		st := sales.DefaultSettings()
+		st.BusinessName, st.QuotePrefix = "فروشگاه <پیوند>", "پ-"
+		if _, err := sa.sales.SaveSettings(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		board := c.get("/sales/board/" + strconv.FormatInt(f.pipe.ID, 10))
+		mustStatus(t, board, http.StatusOK)
+		// 3 × 1,200,000 − 100,000 = 3,500,000 rials at 60%: 2,100,000 weighted.
+		mustContain(t, board, "۳٬۵۰۰٬۰۰۰ IRR", "۲٬۱۰۰٬۰۰۰ IRR", "۱ معامله", "میز و صندلی &lt;دفتر&gt;", `data-deal="`+strconv.FormatInt(f.deal.ID, 10)+`"`,
+			`src="/static/`, `kanban.js"`, `action="/sales/deals/`+strconv.FormatInt(f.deal.ID, 10)+`/move"`)
+		if strings.Contains(board.body, "style=") {
+			t.Error("the board has an inline style")
+		}
+		deal := c.get("/sales/deals/" + strconv.FormatInt(f.deal.ID, 10))
+		mustContain(t, deal, "زمان ماندن در هر مرحله", "۳٬۸۱۵٬۰۰۰ IRR", "تماس با سارا", "جلسهٔ معرفی", "پ-۱", "سارا &lt;کریمی&gt;")
+		q := c.get("/sales/quotes/" + strconv.FormatInt(f.quote.ID, 10))
+		mustContain(t, q, "فروشگاه &lt;پیوند&gt;", "پ-۱", "۳٬۸۱۵٬۰۰۰ IRR", "۳۱۵٬۰۰۰ IRR", "خیابان ولیعصر ۱۲", `quote.js"`)
+		if !regexp.MustCompile(`تاریخ: [۰-۹]+ [^ ]+ ۱۴[۰-۹]{2}`).MatchString(q.body) {
+			t.Error("the quote's date is not a Jalali date in Persian digits")
+		}
+		fc := c.get("/sales/forecast")
+		mustStatus(t, fc, http.StatusOK)
+		if !regexp.MustCompile(`(فروردین|اردیبهشت|خرداد|تیر|مرداد|شهریور|مهر|آبان|آذر|دی|بهمن|اسفند) ۱۴[۰-۹]{2}`).MatchString(fc.body) {
+			t.Error("the forecast's months are not Jalali")
+		}
+		csv := c.get("/sales/deals/export.csv?status=all")
+		if csv.status != http.StatusOK || !strings.HasPrefix(csv.body, "\uFEFFid,title,") || !strings.Contains(csv.body, "میز و صندلی <دفتر>") {
+			t.Fatalf("export: %d %.300s", csv.status, csv.body)
+		}
+		act := c.get("/sales/activities")
+		mustContain(t, act, "تماس با سارا", "دیرکردهای")
+		// A move posted by the board's script answers JSON with the columns.
+		tok := c.csrf("/sales/board/" + strconv.FormatInt(f.pipe.ID, 10))
+		req, _ := http.NewRequest(http.MethodPost, sa.srv.URL+"/sales/deals/"+strconv.FormatInt(f.deal.ID, 10)+"/move",
+			strings.NewReader(url.Values{"stage_id": {strconv.FormatInt(f.pipe.Stages[3].ID, 10)}, "version": {"1"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("X-CSRF-Token", tok)
+		r := c.do(req)
+		var ans moveAnswer
+		if err := json.Unmarshal([]byte(r.body), &ans); err != nil {
+			t.Fatalf("move answer %d %s: %v", r.status, r.body, err)
+		}
+		// Version 1 is stale (the seed moved it once): 409 with the deal where it is.
+		if r.status != http.StatusConflict || !ans.Conflict || ans.Deal == nil || ans.Deal.StageID != f.pipe.Stages[2].ID || len(ans.Columns) != 4 {
+			t.Fatalf("stale move: %d %s", r.status, r.body)
+		}
+		req, _ = http.NewRequest(http.MethodPost, sa.srv.URL+"/sales/deals/"+strconv.FormatInt(f.deal.ID, 10)+"/move",
+			strings.NewReader(url.Values{"stage_id": {strconv.FormatInt(f.pipe.Stages[3].ID, 10)}, "version": {strconv.FormatInt(ans.Deal.Version, 10)}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("X-CSRF-Token", tok)
+		r = c.do(req)
+		if err := json.Unmarshal([]byte(r.body), &ans); err != nil || r.status != http.StatusOK || !ans.OK || ans.Columns[3].Count != "۱ معامله" {
+			t.Fatalf("move: %d %s", r.status, r.body)
+		}
+		// The move form without a script goes back to the board.
+		r = c.post("/sales/deals/"+strconv.FormatInt(f.deal.ID, 10)+"/move", "", url.Values{"csrf": {tok}, "stage_id": {strconv.FormatInt(f.pipe.Stages[0].ID, 10)},
+			"version": {strconv.FormatInt(ans.Deal.Version, 10)}, "back": {"/sales/board/" + strconv.FormatInt(f.pipe.ID, 10) + "?tag=x"}})
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), "/sales/board/"+strconv.FormatInt(f.pipe.ID, 10)+"?tag=x&notice=deal_moved") {
+			t.Fatalf("form move: %d %s", r.status, r.location())
+		}
+		// The dashboard's sales panels.
+		rep := c.get("/reports/sales")
+		mustContain(t, rep, "قیف تبدیل", "نرخ برد و چرخهٔ فروش", "پیش‌بینی وزنی", "فعالیت هر کارشناس", "قیمت بالا")
+	})
 }
 
 // TestSalesCSSLogicalProperties keeps sales.css free of physical left and
@@ -332,28 +333,29 @@ func TestSalesCSSLogicalProperties(t *testing.T) {
 // TestSalesVisibilityOnTheWeb: with the team setting, a rep's board and
 // list hold only their team's deals, and another team's deal is not found.
 func TestSalesVisibilityOnTheWeb(t *testing.T) {
-	db := storetest.Open(t, store.SQLite)
-	sa := newSalesTestApp(t, db)
-	ca, admin := sa.signedIn(t, "admin@example.com", crm.RoleAdmin, "en")
-	sa.seed(t, ca, admin)
-	ctx := crm.NewContextWithUser(context.Background(), admin)
-	st := sales.DefaultSettings()
-	st.Visibility = crm.SalesSeeTeam
-	if _, err := sa.sales.SaveSettings(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	cr, rep := sa.signedIn(t, "rep@example.com", crm.RoleSales, "en")
-	v := int64(10)
-	mine, err := sa.sales.CreateDeal(crm.NewContextWithUser(context.Background(), rep), sales.DealInput{Title: "Rep's own", Value: &v})
-	if err != nil {
-		t.Fatal(err)
-	}
-	list := cr.get("/sales/deals")
-	mustContain(t, list, "Rep&#39;s own")
-	if strings.Contains(list.body, "Lost one") || strings.Contains(list.body, "میز و صندلی") {
-		t.Error("the rep sees another team's deals")
-	}
-	mustStatus(t, cr.get("/sales/deals/"+strconv.FormatInt(mine.ID, 10)), http.StatusOK)
-	mustStatus(t, cr.get("/sales/deals/1"), http.StatusNotFound)
-	mustStatus(t, cr.get("/settings/sales"), http.StatusForbidden)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		sa := newSalesTestApp(t, db)
+		ca, admin := sa.signedIn(t, "admin@example.com", crm.RoleAdmin, "en")
+		sa.seed(t, ca, admin)
+		ctx := crm.NewContextWithUser(context.Background(), admin)
+		st := sales.DefaultSettings()
+		st.Visibility = crm.SalesSeeTeam
+		if _, err := sa.sales.SaveSettings(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		cr, rep := sa.signedIn(t, "rep@example.com", crm.RoleSales, "en")
+		v := int64(10)
+		mine, err := sa.sales.CreateDeal(crm.NewContextWithUser(context.Background(), rep), sales.DealInput{Title: "Rep's own", Value: &v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := cr.get("/sales/deals")
+		mustContain(t, list, "Rep&#39;s own")
+		if strings.Contains(list.body, "Lost one") || strings.Contains(list.body, "میز و صندلی") {
+			t.Error("the rep sees another team's deals")
+		}
+		mustStatus(t, cr.get("/sales/deals/"+strconv.FormatInt(mine.ID, 10)), http.StatusOK)
+		mustStatus(t, cr.get("/sales/deals/1"), http.StatusNotFound)
+		mustStatus(t, cr.get("/settings/sales"), http.StatusForbidden)
+	})
 }
