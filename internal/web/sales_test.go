@@ -311,6 +311,10 @@ func TestSalesPagesContent(t *testing.T) {
 		// The dashboard's sales panels.
 		rep := c.get("/reports/sales")
 		mustContain(t, rep, "قیف تبدیل", "نرخ برد و چرخهٔ فروش", "پیش‌بینی وزنی", "فعالیت هر کارشناس", "قیمت بالا")
+		// Each panel draws its chart on the server (SVG, no script).
+		if n := strings.Count(rep.body, "<svg "); n < 5 {
+			t.Errorf("the sales dashboard has %d SVG charts", n)
+		}
 	})
 }
 
