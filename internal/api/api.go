@@ -24,6 +24,7 @@ import (
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/sales"
+	"github.com/pivand/pivand/internal/segment"
 	"github.com/pivand/pivand/internal/webhook"
 )
 
@@ -44,6 +45,7 @@ type Options struct {
 	Insight      *insight.Service  // customer analytics; nil leaves /analytics out
 	Sales        *sales.Service    // leads, pipelines, deals, products, quotes, forecast; nil leaves them out
 	Desk         *desk.Service     // the service desk: tickets, SLA, surveys, returns; nil leaves them out
+	Segments     *segment.Service  // segments and static lists; nil leaves /segments and /lists out
 	Webhooks     *webhook.Service  // outbound webhooks and inbound hooks; nil leaves them out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
@@ -64,6 +66,7 @@ type API struct {
 	insight  *insight.Service
 	sales    *sales.Service
 	desk     *desk.Service
+	segments *segment.Service
 	webhooks *webhook.Service
 	log      *slog.Logger
 	version  string
@@ -93,6 +96,7 @@ func New(opts Options) (*API, error) {
 		insight:  opts.Insight,
 		sales:    opts.Sales,
 		desk:     opts.Desk,
+		segments: opts.Segments,
 		webhooks: opts.Webhooks,
 		log:      opts.Logger,
 		version:  opts.Version,

@@ -33,6 +33,7 @@ import (
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
 	"github.com/pivand/pivand/internal/sales"
+	"github.com/pivand/pivand/internal/segment"
 	"github.com/pivand/pivand/internal/server"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/web"
@@ -54,6 +55,7 @@ type App struct {
 	Insight  *insight.Service // customer analytics: the recompute job and its results
 	Sales    *sales.Service   // leads, pipelines, deals, products, quotes, forecast
 	Desk     *desk.Service    // the service desk: tickets, SLAs, email, surveys, returns
+	Segments *segment.Service // saved segments and static lists; Members gives their people to other modules
 	Webhooks *webhook.Service // outbound webhooks and inbound hooks
 	Idem     *idempotency.Service
 	Events   *event.Dispatcher
@@ -119,6 +121,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Sales.Subscribe(a.Events)     // deals and leads follow merged, deleted and erased people and deleted companies
 	a.Desk.RegisterJobs(a.Jobs)     // SLA warnings and breaches, outgoing mail, surveys, closing solved tickets
 	a.Desk.Subscribe(a.Events)      // tickets follow merged, deleted and erased people
+	a.Segments = segment.New(db, segment.Options{Region: a.Contacts.Region(), Logger: logger})
 	a.Webhooks = webhook.New(db, webhook.Options{Logger: logger})
 	a.Webhooks.Subscribe(a.Events)  // one delivery per event and matching subscription
 	a.Webhooks.RegisterJobs(a.Jobs) // the HTTP requests, retried with backoff
@@ -143,27 +146,28 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		a.setupCode = newSetupCode()
 	}
 	webHandler, err := web.New(web.Options{
-		Auth:          a.Auth,
-		Logger:        logger,
-		Version:       version,
-		SecureCookies: cfg.SecureCookies,
-		SetupCode:     a.SetupCode,
-		SetupDone:     a.closeSetup,
-		Dev:           cfg.Dev,
-		Contacts:      a.Contacts,
-		Activity:      a.Activity,
-		ImportDir:     a.ImportDir,
-		Orders:        a.Orders,
-		Club:          a.Club,
-		Reports:       a.Reports,
-		Insight:       a.Insight,
-		Sales:         a.Sales,
-		Desk:          a.Desk,
+		Auth:           a.Auth,
+		Logger:         logger,
+		Version:        version,
+		SecureCookies:  cfg.SecureCookies,
+		SetupCode:      a.SetupCode,
+		SetupDone:      a.closeSetup,
+		Dev:            cfg.Dev,
+		Contacts:       a.Contacts,
+		Activity:       a.Activity,
+		ImportDir:      a.ImportDir,
+		Orders:         a.Orders,
+		Club:           a.Club,
+		Reports:        a.Reports,
+		Insight:        a.Insight,
+		Sales:          a.Sales,
+		Desk:           a.Desk,
+		SegmentService: a.Segments,
 	})
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Webhooks: a.Webhooks, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Segments: a.Segments, Webhooks: a.Webhooks, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err

@@ -83,6 +83,7 @@ type ContactFilter struct {
 	CreatedTo   *time.Time        // created before
 	IDs         []int64           // only these (bulk actions, exports of a selection)
 	Scores      *ScoreFilter      // customer analytics results (segment, churn band, CLV); nil: no filter
+	Segment     *Rule             // the people a checked condition tree matches (a segment's, segment.MatchRules); nil: no filter
 	Sort        string            // name, -created (default), created, -updated
 	Limit       int
 	After       string

@@ -374,6 +374,13 @@ func (tx *Tx) FindContacts(ctx context.Context, f crm.ContactFilter, fts string,
 		w.add(`c.id IN (`+Placeholders(len(ids))+`)`, ids...)
 	}
 	scoreCond(&w, f.Scores) // analytics.go
+	if f.Segment != nil {   // conditions.go
+		q, err := tx.CompileRules(ctx, f.Segment, tx.now)
+		if err != nil {
+			return nil, "", err
+		}
+		w.add(q.Where, q.Args...)
+	}
 	order := `c.id DESC`
 	switch f.Sort {
 	case "", crm.SortCreatedDesc:

@@ -146,6 +146,7 @@ type contactIndexPage struct {
 	Error        *message // a failed bulk action
 	Filtered     bool
 	Analytics    *listAnalytics // analytics filters and columns (analytics.go); nil without the module
+	InSegment    *listSegments  // the segment filter and the lists of "add to list" (segments.go); nil without the module
 }
 
 var contactSorts = map[string]string{"newest": crm.SortCreatedDesc, "oldest": crm.SortCreatedAsc, "name": crm.SortName, "updated": crm.SortUpdatedDesc}
@@ -266,9 +267,10 @@ func (s *server) contactIndex(w http.ResponseWriter, r *http.Request, q url.Valu
 	}
 	filter, f := contactFilter(p, q, fields)
 	la := s.analyticsFilter(r, q, &f, &filter)
+	ls := s.segmentFilter(r, q, &f, &filter)
 	d := &contactIndexPage{base: s.page(r, "contacts.title"), Filter: f, DateHint: p.DateInput(nowFunc()),
 		FilterFields: filterFields(fields), CanExport: st.user.Can(crm.PermContactsExport), CanDelete: st.user.Can(crm.PermContactsDelete),
-		Analytics: la}
+		Analytics: la, InSegment: ls}
 	if r.Method != http.MethodGet {
 		d.Path = "/contacts"
 	}

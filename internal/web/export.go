@@ -191,6 +191,18 @@ func (s *server) handleContactBulk(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if action == bulkListAdd { // segments.go
+		if err := s.bulkAddToList(r, ids); err != nil {
+			if crm.ErrorCode(err) == crm.EINVALID {
+				s.contactIndex(w, r, backQuery, err)
+			} else {
+				s.renderError(w, r, err)
+			}
+			return
+		}
+		redirect(w, r, back, "list_added")
+		return
+	}
 	a := crm.BulkAction{Action: action, Tag: r.PostFormValue("tag")}
 	if action == crm.BulkSetOwner {
 		if id, err := strconv.ParseInt(r.PostFormValue("owner_id"), 10, 64); err == nil && id > 0 {

@@ -27,6 +27,7 @@ import (
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
 	"github.com/pivand/pivand/internal/sales"
+	"github.com/pivand/pivand/internal/segment"
 )
 
 //go:embed templates static
@@ -79,25 +80,31 @@ type Options struct {
 	// SLA pages, the public survey page, and the service panels of the
 	// dashboards.
 	Desk *desk.Service
+
+	// SegmentService installs the segment builder (segments.go): saved
+	// segments, static lists, the rule editor, and the people list's
+	// "in segment" filter and "add to list" bulk action.
+	SegmentService *segment.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
 type server struct {
-	auth      *auth.Service
-	orders    *order.Service
-	club      *club.Service
-	reports   *report.Service
-	insight   *insight.Service
-	sales     *sales.Service
-	desk      *desk.Service
-	log       *slog.Logger
-	version   string
-	secure    bool
-	setupCode func() string
-	setupDone func()
-	tmpl      *templates
-	static    *staticFiles
-	setup     *attemptLimiter
+	auth       *auth.Service
+	orders     *order.Service
+	club       *club.Service
+	reports    *report.Service
+	insight    *insight.Service
+	sales      *sales.Service
+	desk       *desk.Service
+	segmentSvc *segment.Service
+	log        *slog.Logger
+	version    string
+	secure     bool
+	setupCode  func() string
+	setupDone  func()
+	tmpl       *templates
+	static     *staticFiles
+	setup      *attemptLimiter
 
 	contacts    *contact.Service  // nil: the contacts module is not installed
 	activity    *activity.Service // set whenever contacts is
@@ -116,23 +123,24 @@ func New(opts Options) (http.Handler, error) {
 		return nil, errors.New("web: Options.Contacts and Options.Activity go together")
 	}
 	s := &server{
-		auth:      opts.Auth,
-		log:       opts.Logger,
-		version:   opts.Version,
-		secure:    opts.SecureCookies,
-		setupCode: opts.SetupCode,
-		setupDone: opts.SetupDone,
-		setup:     newAttemptLimiter(setupMaxFailures, setupWindow),
-		contacts:  opts.Contacts,
-		activity:  opts.Activity,
-		importDir: opts.ImportDir,
-		maxUpload: opts.MaxUploadBytes,
-		orders:    opts.Orders,
-		club:      opts.Club,
-		reports:   opts.Reports,
-		insight:   opts.Insight,
-		sales:     opts.Sales,
-		desk:      opts.Desk,
+		auth:       opts.Auth,
+		log:        opts.Logger,
+		version:    opts.Version,
+		secure:     opts.SecureCookies,
+		setupCode:  opts.SetupCode,
+		setupDone:  opts.SetupDone,
+		setup:      newAttemptLimiter(setupMaxFailures, setupWindow),
+		contacts:   opts.Contacts,
+		activity:   opts.Activity,
+		importDir:  opts.ImportDir,
+		maxUpload:  opts.MaxUploadBytes,
+		orders:     opts.Orders,
+		club:       opts.Club,
+		reports:    opts.Reports,
+		insight:    opts.Insight,
+		sales:      opts.Sales,
+		desk:       opts.Desk,
+		segmentSvc: opts.SegmentService,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
