@@ -340,7 +340,13 @@ func (s *server) readDealForm(r *http.Request, update bool) (form, sales.DealInp
 	}
 	in.StageID, _ = strconv.ParseInt(f.V("stage_id"), 10, 64)
 	if v := f.V("value"); v != "" && !in.ValueFromLines {
-		n, err := parseMoney(v, in.Currency)
+		// Without a currency the deal takes its pipeline's: the amount is
+		// read with that currency's decimals (12000000 rials, not 120000.00).
+		cur := in.Currency
+		if cur == "" {
+			cur = s.stageCurrency(r.Context(), in.StageID)
+		}
+		n, err := parseMoney(v, cur)
 		if err != nil {
 			f.invalid(p, "value", "sales.error.amount")
 		}
@@ -526,6 +532,21 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.renderDealForm(w, r, http.StatusUnprocessableEntity, cur, f, rows)
+}
+
+// stageCurrency is the currency of the pipeline of a stage (the first
+// pipeline's for 0), "" when there is none.
+func (s *server) stageCurrency(ctx context.Context, stageID int64) string {
+	ps, err := s.sales.Pipelines(ctx)
+	if err != nil || len(ps) == 0 {
+		return ""
+	}
+	for _, p := range ps {
+		if _, ok := sales.StageOf(p, stageID); ok {
+			return p.Currency
+		}
+	}
+	return ps[0].Currency
 }
 
 // pipelineOfStage finds the pipeline a stage belongs to (0: none).

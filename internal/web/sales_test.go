@@ -275,6 +275,15 @@ func TestSalesPagesContent(t *testing.T) {
 		if csv.status != http.StatusOK || !strings.HasPrefix(csv.body, "\uFEFFid,title,") || !strings.Contains(csv.body, "میز و صندلی <دفتر>") {
 			t.Fatalf("export: %d %.300s", csv.status, csv.body)
 		}
+		// A value typed without a currency is read in the pipeline's (rials
+		// have no decimals: 12,000,000 stays 12,000,000).
+		nd := c.post("/sales/deals", "/sales/deals/new", url.Values{"title": {"بی‌ارز"}, "value": {"۱۲٬۰۰۰٬۰۰۰"},
+			"stage_id": {strconv.FormatInt(f.pipe.Stages[0].ID, 10)}, "custom.region": {"جنوب"}})
+		mustStatus(t, nd, http.StatusSeeOther)
+		ndID, _ := strconv.ParseInt(strings.TrimPrefix(strings.SplitN(nd.location(), "?", 2)[0], "/sales/deals/"), 10, 64)
+		if d, err := sa.sales.Deal(ctx, ndID); err != nil || d.Value != 12_000_000 || d.Currency != "IRR" {
+			t.Fatalf("a deal typed without a currency: %+v %v", d, err)
+		}
 		act := c.get("/sales/activities")
 		mustContain(t, act, "تماس با سارا", "دیرکردهای")
 		// A move posted by the board's script answers JSON with the columns.
