@@ -607,7 +607,7 @@ const (
 	bulkLoadCachePages  = -16384 // 16 MiB: a bulk load appends, it needs no more
 	bulkAutoCheckpoint  = 50000  // pages (~200 MiB of WAL) between checkpoints
 	defaultCachePages   = -32000
-	defaultAutoCheckpnt = 1000
+	defaultAutoCheckpnt = writerAutoCheckpoint // see checkpoint.go
 )
 
 // BulkWrites tunes the database for a long run of large write

@@ -795,21 +795,35 @@ func (tx *Tx) FindReturnableLines(ctx context.Context, contactID int64, sku stri
 // work undoes one failed item and keeps the others. Names are fixed
 // identifiers chosen by the caller, never input.
 func (tx *Tx) Savepoint(ctx context.Context, name string) error {
-	_, err := tx.hotExec(ctx, `SAVEPOINT `+name)
-	return err
+	if _, err := tx.hotExec(ctx, `SAVEPOINT `+name); err != nil {
+		return err
+	}
+	tx.marks = append(tx.marks, txMark{after: len(tx.after), lastEvent: tx.lastEvent})
+	return nil
 }
 
 // ReleaseSavepoint forgets a savepoint, keeping what came after it.
 func (tx *Tx) ReleaseSavepoint(ctx context.Context, name string) error {
-	_, err := tx.hotExec(ctx, `RELEASE SAVEPOINT `+name)
-	return err
+	if _, err := tx.hotExec(ctx, `RELEASE SAVEPOINT `+name); err != nil {
+		return err
+	}
+	if n := len(tx.marks); n > 0 {
+		tx.marks = tx.marks[:n-1]
+	}
+	return nil
 }
 
 // RollbackTo undoes everything after the savepoint and releases it. On
-// PostgreSQL it also clears a failed statement's abort state.
+// PostgreSQL it also clears a failed statement's abort state. AfterCommit
+// functions registered after the savepoint are dropped with the rest.
 func (tx *Tx) RollbackTo(ctx context.Context, name string) error {
 	if _, err := tx.hotExec(ctx, `ROLLBACK TO SAVEPOINT `+name); err != nil {
 		return err
+	}
+	if n := len(tx.marks); n > 0 {
+		m := tx.marks[n-1]
+		tx.after = tx.after[:min(m.after, len(tx.after))]
+		tx.lastEvent = m.lastEvent
 	}
 	return tx.ReleaseSavepoint(ctx, name)
 }

@@ -34,6 +34,9 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "cache_size(-32000)")
+		// The log is checkpointed in the background (checkpoint.go); the
+		// writer checkpoints only a log this long.
+		q.Add("_pragma", "wal_autocheckpoint("+itoa(writerAutoCheckpoint)+")")
 		// Take the write lock when the transaction starts, so two processes
 		// (a server and a CLI command) wait on busy_timeout instead of
 		// failing when a reader upgrades to a writer.
@@ -73,7 +76,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	ro.SetMaxIdleConns(n)
 	ro.SetConnMaxLifetime(0)
 	db.rw, db.ro = rw, ro
-	return nil
+	return db.startCheckpointer(path)
 }
 
 func (db *DB) openError(err error) error {

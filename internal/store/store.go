@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pivand/pivand/internal/crm"
@@ -32,9 +33,12 @@ type DB struct {
 	Now func() time.Time
 
 	mu          sync.Mutex
-	eventHooks  []func() // called after a commit that wrote events
-	rebindCache sync.Map // query text → rebound text (PostgreSQL)
-	readStmts   sync.Map // query text → *sql.Stmt on the reader pool (readStmt)
+	eventHooks  []func()      // called after a commit that wrote events
+	inline      []*inlineSub  // in-transaction subscribers (inline.go); replaced, never changed in place
+	inlineReady atomic.Bool   // inline is not empty
+	rebindCache sync.Map      // query text → rebound text (PostgreSQL)
+	readStmts   sync.Map      // query text → *sql.Stmt on the reader pool (readStmt)
+	ckpt        *checkpointer // background WAL checkpoints (SQLite; checkpoint.go)
 }
 
 // Open opens the database named by rawURL: "postgres://…" or
@@ -75,11 +79,15 @@ func (db *DB) Source() string { return db.source }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	var err error
+	if db.ckpt != nil {
+		err = db.ckpt.close()
+	}
 	db.readStmts.Range(func(_, st any) bool {
 		st.(*sql.Stmt).Close()
 		return true
 	})
-	err := db.rw.Close()
+	err = errors.Join(err, db.rw.Close())
 	if db.ro != db.rw {
 		err = errors.Join(err, db.ro.Close())
 	}
@@ -134,6 +142,9 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx *
 	}
 	if err := stx.Commit(); err != nil {
 		return db.wrap("commit", err)
+	}
+	if !readOnly && db.ckpt != nil {
+		db.ckpt.committed()
 	}
 	if tx.events > 0 {
 		db.mu.Lock()

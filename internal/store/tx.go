@@ -20,6 +20,18 @@ type Tx struct {
 	events int
 	fts    *ftsSide // WriteBulk: where RestoreContactSchema builds the full-text index (bulk.go)
 	read   bool     // on the reader pool: statements prepared on the writer do not apply
+
+	lastEvent    int64                       // id of the newest event emitted (Emit)
+	inline       map[*inlineSub]*inlineState // in-transaction subscribers' state (inline.go)
+	marks        []txMark                    // at each open savepoint, innermost last
+	allOrNothing bool                        // AllOrNothing (inline.go)
+}
+
+// txMark is what a savepoint restores of the Tx when the transaction rolls
+// back to it.
+type txMark struct {
+	after     int   // len(after)
+	lastEvent int64 // lastEvent
 }
 
 // Now is the transaction's timestamp: UTC, microsecond precision.
@@ -29,7 +41,8 @@ func (tx *Tx) Now() time.Time { return tx.now }
 func (tx *Tx) Dialect() Dialect { return tx.db.dialect }
 
 // AfterCommit registers fn to run once the transaction has committed. It
-// never runs after a rollback.
+// never runs after a rollback, nor when registered after a savepoint the
+// transaction rolled back to.
 func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
 
 // Exec runs a statement written with ? placeholders.
@@ -93,7 +106,8 @@ func (tx *Tx) Emit(ctx context.Context, ev *crm.Event) error {
 	}
 	ev.ID = id
 	tx.events++
-	return nil
+	tx.lastEvent = id
+	return tx.emitted(ctx, ev)
 }
 
 // EmitJSON is Emit with a payload marshalled from v.
