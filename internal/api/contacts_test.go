@@ -149,7 +149,7 @@ func testCustomFields(t *testing.T, e *env) {
 	var size crm.CustomField
 	e.call(t, "POST", "/api/v1/custom-fields", e.rw, `{"entity":"company","key":"branches","label":"Branches","type":"number"}`, http.StatusCreated, &size)
 
-	p := e.do("POST", "/api/v1/custom-fields", e.rw, `{"entity":"deal","key":"Bad Key","label":"","type":"colour"}`).problem(t, http.StatusUnprocessableEntity)
+	p := e.do("POST", "/api/v1/custom-fields", e.rw, `{"entity":"lead","key":"Bad Key","label":"","type":"colour"}`).problem(t, http.StatusUnprocessableEntity)
 	for _, f := range []string{"entity", "key", "label", "type"} {
 		if p.field(f) == "" {
 			t.Errorf("problem does not name %s: %+v", f, p)
@@ -166,7 +166,7 @@ func testCustomFields(t *testing.T, e *env) {
 	if len(fields.Data) != 3 {
 		t.Fatalf("all fields: %d", len(fields.Data))
 	}
-	if p := e.do("GET", "/api/v1/custom-fields?entity=deal", e.ro, "").problem(t, http.StatusUnprocessableEntity); p.field("entity") == "" {
+	if p := e.do("GET", "/api/v1/custom-fields?entity=lead", e.ro, "").problem(t, http.StatusUnprocessableEntity); p.field("entity") == "" {
 		t.Fatalf("bad entity: %+v", p)
 	}
 
