@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		Insight:        a.Insight,
 		Sales:          a.Sales,
 		Desk:           a.Desk,
+		Webhooks:       a.Webhooks,
 		SegmentService: a.Segments,
 	})
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/pivand/pivand/internal/report"
 	"github.com/pivand/pivand/internal/sales"
 	"github.com/pivand/pivand/internal/segment"
+	"github.com/pivand/pivand/internal/webhook"
 )
 
 //go:embed templates static
@@ -85,6 +86,10 @@ type Options struct {
 	// segments, static lists, the rule editor, and the people list's
 	// "in segment" filter and "add to list" bulk action.
 	SegmentService *segment.Service
+
+	// Webhooks installs the webhook settings (webhooks.go): outbound
+	// subscriptions with their delivery log, and inbound hooks.
+	Webhooks *webhook.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -96,6 +101,7 @@ type server struct {
 	insight    *insight.Service
 	sales      *sales.Service
 	desk       *desk.Service
+	webhooks   *webhook.Service
 	segmentSvc *segment.Service
 	log        *slog.Logger
 	version    string
@@ -140,6 +146,7 @@ func New(opts Options) (http.Handler, error) {
 		insight:    opts.Insight,
 		sales:      opts.Sales,
 		desk:       opts.Desk,
+		webhooks:   opts.Webhooks,
 		segmentSvc: opts.SegmentService,
 	}
 	if s.importDir == "" {

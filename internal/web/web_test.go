@@ -563,6 +563,9 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 				for _, pr := range servicePages(t, db, l.Code) {
 					check(t, l.Code, pr.path, pr.r)
 				}
+				for _, pr := range webhookPages(t, db, l.Code) {
+					check(t, l.Code, pr.path, pr.r)
+				}
 				for _, pr := range segmentPages(t, db, l.Code) {
 					check(t, l.Code, pr.path, pr.r)
 				}
