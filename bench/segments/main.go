@@ -75,12 +75,16 @@ func main() {
 		count  = flag.Int("count", 3, "counts per segment")
 		keep   = flag.Bool("keep", false, "keep the SQLite database (its path is printed)")
 		only   = flag.String("only", "", "count only the segment with this name")
+		reuse  = flag.String("reuse", "", "count on this SQLite database, filled by an earlier -keep run, instead of filling a new one")
 	)
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Println("machine:", machine.Describe())
 
-	target, cleanup, err := open(*dbURL, *dir, *keep)
+	target, cleanup, err := *reuse, func() {}, error(nil)
+	if *reuse == "" {
+		target, cleanup, err = open(*dbURL, *dir, *keep)
+	}
 	if err != nil {
 		fail(err)
 	}
@@ -93,11 +97,13 @@ func main() {
 	if _, err := db.Migrate(ctx); err != nil {
 		fail(err)
 	}
-	start := time.Now()
-	if err := fill(ctx, db, *people); err != nil {
-		fail(err)
+	if *reuse == "" {
+		start := time.Now()
+		if err := fill(ctx, db, *people); err != nil {
+			fail(err)
+		}
+		fmt.Printf("filled %s: %d people in %s\n", db.Dialect(), *people, time.Since(start).Round(time.Millisecond))
 	}
-	fmt.Printf("filled %s: %d people in %s\n", db.Dialect(), *people, time.Since(start).Round(time.Millisecond))
 
 	svc := segment.New(db, segment.Options{})
 	fmt.Printf("%-30s %10s %10s %10s %10s\n", "segment", "people", "best ms", "median ms", "cpu ms")

@@ -260,24 +260,31 @@ func escapeLike(s string) string {
 	return r.Replace(s)
 }
 
+// How a text condition compares its value with a column.
+const (
+	cmpLower      = iota // lower(column) with the lower-cased value
+	cmpNormalized        // the column holds text.Normalize'd text: normalise the value
+	cmpStored            // the column is stored lower-cased (emails, E.164 phones): compare as is, so indexes serve
+)
+
 // textPositive is the condition a text op tests on one value expr (an
 // op's positive form: neq, not_contains and is_not_set are the negations
 // of eq, contains and is_set), and whether op is negative.
-func (b *CondBuilder) textPositive(expr string, r *crm.Rule, normalize bool) (cond string, negate bool, err error) {
+func (b *CondBuilder) textPositive(expr string, r *crm.Rule, mode int) (cond string, negate bool, err error) {
 	s, _ := r.Value.(string)
 	if crm.OpTakesValue(r.Op) {
 		if _, ok := r.Value.(string); !ok {
 			return "", false, badValue(r)
 		}
 	}
-	if normalize {
-		s = text.Normalize(s)
-	} else {
-		s = strings.ToLower(s)
-	}
 	lower := "lower(" + expr + ")"
-	if normalize {
-		lower = expr
+	switch mode {
+	case cmpNormalized:
+		s, lower = text.Normalize(s), expr
+	case cmpStored:
+		s, lower = strings.ToLower(s), expr
+	default:
+		s = strings.ToLower(s)
 	}
 	switch r.Op {
 	case crm.OpEq, crm.OpNeq:
@@ -297,7 +304,7 @@ func (b *CondBuilder) textPositive(expr string, r *crm.Rule, normalize bool) (co
 // Text compiles a text condition on a column of contacts (or any
 // expression that is ” when there is no value).
 func (b *CondBuilder) Text(expr string, r *crm.Rule) (string, error) {
-	cond, neg, err := b.textPositive("COALESCE("+expr+", '')", r, false)
+	cond, neg, err := b.textPositive("COALESCE("+expr+", '')", r, cmpLower)
 	if err != nil {
 		return "", err
 	}
@@ -308,18 +315,47 @@ func (b *CondBuilder) Text(expr string, r *crm.Rule) (string, error) {
 }
 
 // TextIn compiles a text condition on values kept in rows of another
-// table (a person has several emails): from names the table and the
-// join to c, col the value. Positive operators need one value that
-// matches; neq, not_contains and is_not_set need none. normalize
-// compares with text.Normalize instead of lower-casing (names).
-func (b *CondBuilder) TextIn(from, col string, r *crm.Rule, normalize bool) (string, error) {
-	cond, neg, err := b.textPositive(col, r, normalize)
+// table (a person has several emails): set selects the person column of
+// those rows ("SELECT k.contact_id FROM contact_keys k WHERE k.kind =
+// 'email'", with a WHERE), col is the value. Positive operators need one
+// value that matches; neq, not_contains and is_not_set need none. mode
+// says how values compare (cmpLower, cmpNormalized, cmpStored).
+func (b *CondBuilder) TextIn(set, col string, r *crm.Rule, mode int) (string, error) {
+	cond, neg, err := b.textPositive(col, r, mode)
 	if err != nil {
 		return "", err
 	}
-	q := "EXISTS (SELECT 1 FROM " + from + " AND " + cond + ")"
 	if neg {
+		return "c.id NOT IN (" + set + " AND " + cond + ")", nil
+	}
+	return "c.id IN (" + set + " AND " + cond + ")", nil
+}
+
+// TextEach is TextIn for values in a JSON array of c itself (addresses):
+// from names the array's rows, correlated to c; raw is the array's
+// column. On SQLite, where the array is JSON text, a value that must
+// (or must not) appear in the text is first looked for in it with LIKE,
+// which spares parsing the JSON of most rows (at a million people, 1.7 s
+// of CPU against a fraction of it). Values JSON would escape are not
+// prefiltered.
+func (b *CondBuilder) TextEach(from, col, raw string, r *crm.Rule) (string, error) {
+	s, _ := r.Value.(string)
+	pre := "" // its argument goes first, as it comes first in the text
+	if b.d == SQLite && s != "" && !strings.ContainsAny(s, "\"<>&\\") && r.Op != crm.OpIsSet && r.Op != crm.OpIsNotSet {
+		pre = "lower(" + raw + ") LIKE " + b.Arg("%"+escapeLike(strings.ToLower(s))+"%") + ` ESCAPE '\'`
+	}
+	cond, neg, err := b.textPositive(col, r, cmpLower)
+	if err != nil {
+		return "", err
+	}
+	q := "EXISTS (SELECT 1 FROM " + from + " WHERE " + cond + ")"
+	switch {
+	case neg && pre != "":
+		return "(NOT (" + pre + ") OR NOT " + q + ")", nil
+	case neg:
 		return "NOT " + q, nil
+	case pre != "":
+		return "(" + pre + " AND " + q + ")", nil
 	}
 	return q, nil
 }
@@ -671,19 +707,19 @@ func init() {
 	f := func(name, typ, group string) crm.ConditionField {
 		return crm.ConditionField{Name: name, Type: typ, Group: group}
 	}
-	key := func(kind string) string {
-		return "contact_keys k WHERE k.contact_id = c.id AND k.kind = '" + kind + "'"
+	key := func(kind string) string { // kind is one of the constants below, not input
+		return "SELECT k.contact_id FROM contact_keys k WHERE k.kind = '" + kind + "'"
 	}
 
 	// The person.
 	reg(f("name", crm.CondText, "contact"), func(b *CondBuilder, r *crm.Rule) (string, error) {
-		return b.TextIn(key("name"), "k.value", r, true)
+		return b.TextIn(key("name"), "k.value", r, cmpNormalized)
 	})
 	reg(f("email", crm.CondText, "contact"), func(b *CondBuilder, r *crm.Rule) (string, error) {
-		return b.TextIn(key("email"), "k.value", r, false)
+		return b.TextIn(key("email"), "k.value", r, cmpStored)
 	})
 	reg(f("phone", crm.CondText, "contact"), func(b *CondBuilder, r *crm.Rule) (string, error) {
-		return b.TextIn(key("phone"), "k.value", r, false)
+		return b.TextIn(key("phone"), "k.value", r, cmpStored)
 	})
 	reg(crm.ConditionField{Name: "language", Type: crm.CondChoice, Group: "contact",
 		Options: []crm.Option{{Value: "en", Label: "English"}, {Value: "fa", Label: "فارسی"}, {Value: "ar", Label: "العربية"}}},
@@ -692,9 +728,9 @@ func init() {
 	for _, part := range []string{"city", "country"} {
 		reg(f(part, crm.CondText, "contact"), func(b *CondBuilder, r *crm.Rule) (string, error) {
 			if b.d == Postgres {
-				return b.TextIn("jsonb_array_elements(c.addresses) a(value) WHERE 1 = 1", "COALESCE(a.value->>'"+part+"', '')", r, false)
+				return b.TextEach("jsonb_array_elements(c.addresses) a(value)", "COALESCE(a.value->>'"+part+"', '')", "c.addresses", r)
 			}
-			return b.TextIn("json_each(c.addresses) a WHERE 1 = 1", "COALESCE(json_extract(a.value, '$."+part+"'), '')", r, false)
+			return b.TextEach("json_each(c.addresses) a", "COALESCE(json_extract(a.value, '$."+part+"'), '')", "c.addresses", r)
 		})
 	}
 	reg(f("tags", crm.CondList, "contact"), func(b *CondBuilder, r *crm.Rule) (string, error) {
@@ -743,7 +779,7 @@ func init() {
 	})
 	for _, col := range []string{"name", "industry"} {
 		reg(f("company."+col, crm.CondText, "company"), func(b *CondBuilder, r *crm.Rule) (string, error) {
-			return b.TextIn("contact_companies m JOIN companies co ON co.id = m.company_id WHERE m.contact_id = c.id", "co."+col, r, false)
+			return b.TextIn("SELECT m.contact_id FROM contact_companies m JOIN companies co ON co.id = m.company_id WHERE 1 = 1", "co."+col, r, cmpLower)
 		})
 	}
 

@@ -194,7 +194,7 @@
         wrap.appendChild(input(vlabel, text, function (v) {
           c.value = v.split(/[,،]/).map(function (s) { return s.trim(); }).filter(function (s) { return s !== ""; });
           changed();
-        }, { placeholder: hint, title: hint, "class": "rule-list" }));
+        }, { placeholder: hint, title: hint, "class": "rule-values" }));
         if (!Array.isArray(c.value)) c.value = text ? [text] : [];
         return wrap;
       }
