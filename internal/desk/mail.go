@@ -400,13 +400,9 @@ func (s *Service) handleSurvey(ctx context.Context, j *jobs.Claimed) error {
 			done = true
 			return nil
 		}
-		lang := "en"
-		if c, ok, err := tx.FindDeskContact(ctx, t.ContactID); err != nil {
+		lang, err := customerLanguage(ctx, tx, t)
+		if err != nil {
 			return err
-		} else if ok && locale.Supported(c.Language) && c.Language != "" {
-			lang = c.Language
-		} else if msgs, err := tx.TicketMessages(ctx, t.ID, false); err == nil && len(msgs) > 0 {
-			lang = guessLanguage(t.Subject + " " + msgs[0].Body)
 		}
 		secret, err := s.secret(ctx, tx)
 		if err != nil {

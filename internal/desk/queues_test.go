@@ -231,3 +231,46 @@ func TestLifecycleOnTimeline(t *testing.T) {
 		}
 	})
 }
+
+// TestSurveyLanguage: the survey page speaks the customer's language —
+// their own when their record has one, else the one they wrote in.
+func TestSurveyLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		admin := as(f.admin)
+		for _, tc := range []struct {
+			subject, body, email, want string
+		}{
+			{"چاپگر کار نمی‌کند", "سلام، چاپگر کاغذ گیر می‌اندازد.", "sara@example.com", "fa"},
+			{"الطابعة لا تعمل", "مرحبا، الطابعة لا تطبع.", "ahmad@example.com", "ar"},
+			{"Printer broken", "Hello, it jams.", "john@example.com", "en"},
+		} {
+			tk := f.ticket(tc.subject, func(in *desk.TicketInput) { in.Body = tc.body; in.Customer = crm.CustomerRef{Email: tc.email} })
+			if _, err := f.desk.SetStatus(admin, tk.ID, crm.TicketSolved, 0); err != nil {
+				t.Fatal(err)
+			}
+			svs, _ := f.desk.TicketSurveys(admin, tk.ID)
+			link, err := f.desk.SurveyLink(admin, svs[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, err := f.desk.SurveyByToken(context.Background(), link[len("https://crm.example.com/survey/"):])
+			if err != nil || ps.Language != tc.want {
+				t.Errorf("%s: survey in %q (%v), want %s", tc.subject, ps.Language, err, tc.want)
+			}
+		}
+		// A language on the person's record wins over the words.
+		c, _ := f.contacts.FindContactByID(admin, f.ticket("x", func(in *desk.TicketInput) { in.Customer = crm.CustomerRef{Email: "sara@example.com"} }).ContactID)
+		lang := "ar"
+		if _, err := f.contacts.UpdateContact(admin, c.ID, crm.ContactUpdate{Language: &lang}); err != nil {
+			t.Fatal(err)
+		}
+		tk := f.ticket("چاپگر دوم", func(in *desk.TicketInput) { in.Customer = crm.CustomerRef{ContactID: c.ID} })
+		f.desk.SetStatus(admin, tk.ID, crm.TicketSolved, 0)
+		svs, _ := f.desk.TicketSurveys(admin, tk.ID)
+		link, _ := f.desk.SurveyLink(admin, svs[0].ID)
+		if ps, _ := f.desk.SurveyByToken(context.Background(), link[len("https://crm.example.com/survey/"):]); ps == nil || ps.Language != "ar" {
+			t.Errorf("a person whose record says Arabic: %+v", ps)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/jobs"
+	"github.com/pivand/pivand/internal/locale"
 	"github.com/pivand/pivand/internal/store"
 )
 
@@ -136,6 +137,10 @@ type PublicSurvey struct {
 	Subject string
 	Ticket  int64
 	Expired bool
+	// Language is the customer's (en, fa or ar): their own when the
+	// contact has one, else the language their first message is in. The
+	// page speaks it unless the visitor chose another.
+	Language string
 }
 
 // SurveyByToken returns the survey of a link; an unknown or forged token
@@ -148,7 +153,8 @@ func (s *Service) SurveyByToken(ctx context.Context, token string) (*PublicSurve
 			return err
 		}
 		out = &PublicSurvey{Survey: sv, Subject: t.Subject, Ticket: t.ID, Expired: !tx.Now().Before(sv.ExpiresAt)}
-		return nil
+		out.Language, err = customerLanguage(ctx, tx, t)
+		return err
 	})
 	return out, err
 }
@@ -273,4 +279,26 @@ func (s *Service) Surveys(ctx context.Context, answeredOnly bool, page crm.Page)
 		return err
 	})
 	return out, next, err
+}
+
+// customerLanguage is the language to write to a ticket's customer in:
+// the contact's own when set, else the one their first message (and the
+// subject) is written in.
+func customerLanguage(ctx context.Context, tx *store.Tx, t *crm.Ticket) (string, error) {
+	c, ok, err := tx.FindDeskContact(ctx, t.ContactID)
+	if err != nil {
+		return "", err
+	}
+	if ok && c.Language != "" && locale.Supported(c.Language) {
+		return c.Language, nil
+	}
+	msgs, err := tx.TicketMessages(ctx, t.ID, false)
+	if err != nil {
+		return "", err
+	}
+	body := ""
+	if len(msgs) > 0 {
+		body = msgs[0].Body
+	}
+	return guessLanguage(t.Subject + " " + body), nil
 }

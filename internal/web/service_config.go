@@ -466,6 +466,12 @@ type calendarPage struct {
 	Days []calendarDay
 }
 
+// HolidayExample is a holiday line as the user would type it: Nowruz
+// 2027 in their calendar and digits.
+func (d *calendarPage) HolidayExample() string {
+	return d.L.DateInput(time.Date(2027, 3, 21, 12, 0, 0, 0, time.UTC))
+}
+
 func (s *server) handleCalendarEdit(w http.ResponseWriter, r *http.Request) {
 	id, ok := idOrNew(r)
 	if !ok {
@@ -717,7 +723,7 @@ func (s *server) renderSurvey(w http.ResponseWriter, r *http.Request, status int
 		s.renderError(w, r, err)
 		return
 	}
-	p := publicPrinter(r, "")
+	p := publicPrinter(r, ps.Language)
 	st := state(r)
 	d := &surveyPage{base: base{L: p, CSRF: st.csrf, Title: p.T("service.survey.title"), Path: r.URL.Path, Languages: locale.Languages,
 		Version: s.version}, S: ps, Form: f, Thanks: thanks || ps.Survey.AnsweredAt != nil, Token: token}
@@ -726,10 +732,15 @@ func (s *server) renderSurvey(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *server) handleSurveyAnswer(w http.ResponseWriter, r *http.Request) {
-	p := publicPrinter(r, "")
+	ps, err := s.desk.SurveyByToken(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p := publicPrinter(r, ps.Language)
 	f := newForm(r, "rating", "comment")
 	rating, _ := strconv.Atoi(text.ToASCIIDigits(f.V("rating")))
-	_, err := s.desk.AnswerSurvey(r.Context(), r.PathValue("token"), rating, f.V("comment"))
+	_, err = s.desk.AnswerSurvey(r.Context(), r.PathValue("token"), rating, f.V("comment"))
 	if err != nil {
 		switch crm.ErrorCode(err) {
 		case crm.EINVALID, crm.EFORBIDDEN, crm.ECONFLICT:
