@@ -436,6 +436,10 @@ func (b *CondBuilder) Aggregate(from, where, contactCol, agg string, zeroIsValue
 	if where == "" {
 		where = "1 = 1"
 	}
+	if agg == "COUNT(*)" && zeroIsValue && onlyZero(r) {
+		// "No orders": nobody with a row matches, so no grouping is needed.
+		return "c.id NOT IN (SELECT " + contactCol + " FROM " + from + " WHERE " + where + ")", nil
+	}
 	cond, zero, err := b.numberCond(agg, r)
 	if err != nil {
 		return "", err
@@ -446,6 +450,42 @@ func (b *CondBuilder) Aggregate(from, where, contactCol, agg string, zeroIsValue
 		return "c.id NOT IN (" + q + " HAVING NOT (" + cond + "))", nil
 	}
 	return "c.id IN (" + q + " HAVING " + cond + ")", nil
+}
+
+// onlyZero reports whether a count condition holds for 0 and for no
+// count of 1 or more.
+func onlyZero(r *crm.Rule) bool {
+	f := func(v any) (float64, bool) {
+		switch n := v.(type) {
+		case float64:
+			return n, true
+		case int64:
+			return float64(n), true
+		}
+		return 0, false
+	}
+	if r.Op == crm.OpBetween {
+		switch v := r.Value.(type) {
+		case [2]float64:
+			return v[0] <= 0 && v[1] >= 0 && v[1] < 1
+		case [2]int64:
+			return v[0] <= 0 && v[1] >= 0 && v[1] < 1
+		}
+		return false
+	}
+	n, ok := f(r.Value)
+	if !ok {
+		return false
+	}
+	switch r.Op {
+	case crm.OpEq:
+		return n == 0
+	case crm.OpLt:
+		return n > 0 && n <= 1
+	case crm.OpLte:
+		return n >= 0 && n < 1
+	}
+	return false
 }
 
 // dateBounds is the time range [from, to) a date condition selects;
