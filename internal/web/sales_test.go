@@ -284,6 +284,11 @@ func TestSalesPagesContent(t *testing.T) {
 		if d, err := sa.sales.Deal(ctx, ndID); err != nil || d.Value != 12_000_000 || d.Currency != "IRR" {
 			t.Fatalf("a deal typed without a currency: %+v %v", d, err)
 		}
+		// A change of its fields is named in its history.
+		if _, err := sa.sales.UpdateDeal(ctx, ndID, sales.DealUpdate{Custom: map[string]any{"region": "شمال"}}); err != nil {
+			t.Fatal(err)
+		}
+		mustContain(t, c.get("/sales/deals/"+strconv.FormatInt(ndID, 10)), "فیلدهای سفارشی", "<dt>منطقه</dt><dd>شمال</dd>")
 		act := c.get("/sales/activities")
 		mustContain(t, act, "تماس با سارا", "دیرکردهای")
 		// A move posted by the board's script answers JSON with the columns.
