@@ -21,6 +21,7 @@ import (
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/api"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/campaign"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/config"
 	"github.com/pivand/pivand/internal/contact"
@@ -66,6 +67,9 @@ type App struct {
 	// queued imports read them there, so it is local disk even when the
 	// database is PostgreSQL.
 	ImportDir string
+
+	// Campaigns are email and SMS campaigns to a segment, a list or everyone.
+	Campaigns *campaign.Service
 
 	mu        sync.Mutex
 	setupCode string // one-time code for the first-run page; "" once a user exists
@@ -125,6 +129,9 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Webhooks = webhook.New(db, webhook.Options{Logger: logger})
 	a.Webhooks.Subscribe(a.Events)  // one delivery per event and matching subscription
 	a.Webhooks.RegisterJobs(a.Jobs) // the HTTP requests, retried with backoff
+	a.Campaigns = campaign.New(db, campaign.Options{Audience: a.Segments.Members, BaseURL: cfg.BaseURL, Logger: logger})
+	a.Campaigns.RegisterJobs(a.Jobs) // sending, batch by batch, resumed after a restart
+	a.Campaigns.Subscribe(a.Events)  // deliveries follow merged and erased people
 	a.Reports = report.New(db, report.Options{Logger: logger})
 	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})
@@ -164,6 +171,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		Desk:           a.Desk,
 		Webhooks:       a.Webhooks,
 		SegmentService: a.Segments,
+		Campaigns:      a.Campaigns,
+		Segments:       a.campaignAudiences,
 	})
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/event"
 	"github.com/pivand/pivand/internal/store"
 )
 
@@ -341,4 +342,31 @@ func newToken() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// SubscriberName is the campaign service's event subscriber.
+const SubscriberName = "campaign"
+
+// Subscribe follows merged and erased people: deliveries move to the
+// survivor of a merge; an erased person's deliveries are deleted.
+func (s *Service) Subscribe(d *event.Dispatcher) {
+	d.Subscribe(SubscriberName, []string{crm.EventContactsMerged, crm.EventContactErased}, s.HandleEvent, event.SubscribeFromNow())
+}
+
+// HandleEvent is the handler Subscribe installs.
+func (s *Service) HandleEvent(ctx context.Context, tx *store.Tx, ev crm.Event) error {
+	switch ev.Type {
+	case crm.EventContactsMerged:
+		var p struct {
+			MergedIDs []int64 `json:"merged_ids"`
+		}
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			s.log.Error("campaign: contact.merged payload does not decode; skipped", "event", ev.ID, "err", err)
+			return nil
+		}
+		return tx.MoveCampaignDeliveries(ctx, p.MergedIDs, ev.SubjectID)
+	case crm.EventContactErased:
+		return tx.EraseCampaignContact(ctx, ev.SubjectID)
+	}
+	return nil
 }

@@ -546,3 +546,27 @@ func (tx *Tx) SaveCampaignSetting(ctx context.Context, key, value string) error 
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, tx.now)
 	return err
 }
+
+// EraseCampaignContact removes a person's delivery rows and their
+// tracking events (the person was erased: nothing personal stays).
+func (tx *Tx) EraseCampaignContact(ctx context.Context, contactID int64) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM campaign_events WHERE delivery_id IN (SELECT id FROM campaign_deliveries WHERE contact_id = ?)`,
+		contactID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM campaign_deliveries WHERE contact_id = ?`, contactID)
+	return err
+}
+
+// MoveCampaignDeliveries gives merged people's deliveries to the
+// survivor, except in campaigns where the survivor has one already (the
+// one-per-campaign key): those stay with the merged id, as records.
+func (tx *Tx) MoveCampaignDeliveries(ctx context.Context, from []int64, to int64) error {
+	for _, id := range from {
+		if _, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET contact_id = ? WHERE contact_id = ?
+			AND campaign_id NOT IN (SELECT campaign_id FROM campaign_deliveries WHERE contact_id = ?)`, to, id, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -9,6 +9,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/campaign"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/desk"
@@ -87,6 +89,13 @@ type Options struct {
 	// "in segment" filter and "add to list" bulk action.
 	SegmentService *segment.Service
 
+	// Campaigns installs the email and SMS campaigns (campaigns.go): the
+	// campaign pages, their settings, and the public tracking and
+	// unsubscribe ends (/c/…). Segments lists the segments and static
+	// lists a campaign may go to (nil: everyone only).
+	Campaigns *campaign.Service
+	Segments  func(ctx context.Context) ([]Choice, error)
+
 	// Webhooks installs the webhook settings (webhooks.go): outbound
 	// subscriptions with their delivery log, and inbound hooks.
 	Webhooks *webhook.Service
@@ -103,6 +112,8 @@ type server struct {
 	desk       *desk.Service
 	webhooks   *webhook.Service
 	segmentSvc *segment.Service
+	campaigns  *campaign.Service
+	segments   func(ctx context.Context) ([]Choice, error)
 	log        *slog.Logger
 	version    string
 	secure     bool
@@ -148,6 +159,8 @@ func New(opts Options) (http.Handler, error) {
 		desk:       opts.Desk,
 		webhooks:   opts.Webhooks,
 		segmentSvc: opts.SegmentService,
+		campaigns:  opts.Campaigns,
+		segments:   opts.Segments,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
@@ -188,7 +201,11 @@ func New(opts Options) (http.Handler, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	return cop.Handler(s.routes()), nil
+	h := cop.Handler(s.routes())
+	if s.campaigns != nil {
+		h = s.campaignPublic(h) // tracking and one-click unsubscribe: no session, no CSRF (the signed token is the authority)
+	}
+	return h, nil
 }
 
 // sourceDir returns this package's source directory when it exists on

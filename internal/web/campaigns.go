@@ -1,0 +1,716 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pivand/pivand/internal/campaign"
+	"github.com/pivand/pivand/internal/chart"
+	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/locale"
+	"github.com/pivand/pivand/internal/text"
+)
+
+// The campaign pages (internal/campaign): the list, the editor with a
+// preview per person and language, test sends and the SMS counter, the
+// campaign's page with sending controls and results, its deliveries, the
+// campaign settings (SMTP server, SMS provider, limits), and the public
+// ends of a message: the open pixel, click redirects and the unsubscribe
+// page (campaignPublic, outside sessions and CSRF: the signed token is the
+// authority). Installed when Options.Campaigns is set.
+
+// Choice is an option of a select: a segment or list to send to.
+type Choice struct {
+	ID   int64
+	Name string
+}
+
+func init() {
+	webModules = append(webModules, webModule{
+		on:          func(s *server) bool { return s.campaigns != nil },
+		nav:         []navItem{{Key: "campaigns.nav", Href: "/campaigns", Perm: crm.PermMarketingRead, Prefix: "/campaigns/"}},
+		settingsNav: []navItem{{Key: "campaigns.nav_settings", Href: "/settings/campaigns", Perm: crm.PermSettingsManage}},
+		routes:      campaignRoutes,
+	})
+	for _, kind := range []string{"campaign.sent", "campaign.opened", "campaign.clicked", "campaign.unsubscribed", "campaign.bounced"} {
+		registerTimeline(kind, timelineRenderer{Icon: "mail", Payload: func() any { return new(campaign.TimelinePayload) }})
+	}
+}
+
+func campaignRoutes(s *server, mux *http.ServeMux) {
+	read, write, manage := crm.PermMarketingRead, crm.PermMarketingWrite, crm.PermSettingsManage
+	mux.HandleFunc("GET /campaigns", s.can(read, s.handleCampaigns))
+	mux.HandleFunc("GET /campaigns/{$}", s.can(read, s.handleCampaigns))
+	mux.HandleFunc("GET /campaigns/new", s.can(write, s.handleCampaignNew))
+	mux.HandleFunc("POST /campaigns", s.can(write, s.handleCampaignCreate))
+	mux.HandleFunc("GET /campaigns/{id}", s.can(read, s.handleCampaign))
+	mux.HandleFunc("GET /campaigns/{id}/edit", s.can(write, s.handleCampaignEdit))
+	mux.HandleFunc("POST /campaigns/{id}", s.can(write, s.handleCampaignUpdate))
+	mux.HandleFunc("POST /campaigns/{id}/test", s.can(write, s.handleCampaignTest))
+	mux.HandleFunc("POST /campaigns/{id}/action/{action}", s.can(write, s.handleCampaignAction))
+	mux.HandleFunc("GET /campaigns/{id}/preview.html", s.can(read, s.handleCampaignPreviewHTML))
+	mux.HandleFunc("GET /campaigns/{id}/deliveries", s.can(read, s.handleCampaignDeliveries))
+	mux.HandleFunc("GET /settings/campaigns", s.can(manage, s.handleCampaignSettings))
+	mux.HandleFunc("POST /settings/campaigns", s.can(manage, s.handleCampaignSettingsSave))
+}
+
+// --- List ---
+
+type campaignRow struct {
+	C       *crm.Campaign
+	Results *crm.CampaignResults
+}
+
+type campaignsPage struct {
+	base
+	Rows     []campaignRow
+	Status   string
+	Next     string
+	CanWrite bool
+	Statuses []string
+}
+
+func (s *server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	d := &campaignsPage{base: s.page(r, "campaigns.title"), Status: r.URL.Query().Get("status"), CanWrite: state(r).user.Can(crm.PermMarketingWrite),
+		Statuses: []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled}}
+	switch d.Status {
+	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
+	default:
+		d.Status = ""
+	}
+	list, next, err := s.campaigns.List(ctx, d.Status, crm.Page{Limit: 50, After: r.URL.Query().Get("after")})
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d.Next = next
+	for _, c := range list {
+		res, err := s.campaigns.Results(ctx, c.ID)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		d.Rows = append(d.Rows, campaignRow{C: c, Results: res})
+	}
+	s.render(w, r, http.StatusOK, "campaigns", d)
+}
+
+// --- Editor ---
+
+type campaignLang struct {
+	Code, Name string
+	CountText  string // the SMS counter's text
+}
+
+// smsCountText says how an SMS travels, in the reader's language.
+func smsCountText(p *locale.Printer, c campaign.SMSCount) string {
+	enc := "GSM-7"
+	if c.Encoding == "ucs2" {
+		enc = "UCS-2"
+	}
+	return p.T("campaigns.sms_count", "units", p.Number(int64(c.Units)), "parts", p.Number(int64(c.Parts)), "encoding", enc)
+}
+
+type campaignFormPage struct {
+	base
+	Form         form
+	ID           int64 // 0: new
+	Version      int64
+	ContentLangs []campaignLang
+	Segments     []Choice
+	Started      bool // a paused campaign: channel and audience are fixed
+}
+
+var campaignLangNames = map[string]string{"en": "English", "fa": "فارسی", "ar": "العربية"}
+
+func campaignFormValues(c *crm.Campaign) map[string]string {
+	v := map[string]string{"name": c.Name, "channel": c.Channel, "audience_kind": c.AudienceKind, "audience_id": "",
+		"from_name": c.FromName, "from_address": c.FromAddress, "default_language": c.DefaultLanguage,
+		"coupon_batch_id": "", "attribution_days": strconv.Itoa(c.AttributionDays)}
+	if c.AudienceID > 0 {
+		v["audience_id"] = strconv.FormatInt(c.AudienceID, 10)
+	}
+	if c.CouponBatchID > 0 {
+		v["coupon_batch_id"] = strconv.FormatInt(c.CouponBatchID, 10)
+	}
+	for lang, ct := range c.Content {
+		v[lang+".subject"], v[lang+".html"], v[lang+".text"], v[lang+".sms"] = ct.Subject, ct.HTML, ct.Text, ct.SMS
+	}
+	return v
+}
+
+func (s *server) handleCampaignNew(w http.ResponseWriter, r *http.Request) {
+	c := &crm.Campaign{Channel: campaign.ChannelEmail, AudienceKind: campaign.AudienceAll, DefaultLanguage: state(r).p.Lang(), AttributionDays: 7,
+		Content: map[string]crm.CampaignContent{}}
+	if ch := r.URL.Query().Get("channel"); ch == campaign.ChannelSMS {
+		c.Channel = ch
+	}
+	s.renderCampaignForm(w, r, http.StatusOK, 0, 0, false, form{Values: campaignFormValues(c)})
+}
+
+func (s *server) renderCampaignForm(w http.ResponseWriter, r *http.Request, status int, id, version int64, started bool, f form) {
+	title := "campaigns.new"
+	if id > 0 {
+		title = "campaigns.edit"
+	}
+	d := &campaignFormPage{base: s.page(r, title), Form: f, ID: id, Version: version, Started: started}
+	for _, l := range campaign.Languages {
+		d.ContentLangs = append(d.ContentLangs, campaignLang{Code: l, Name: campaignLangNames[l], CountText: smsCountText(state(r).p, campaign.CountSMS(f.V(l+".sms")))})
+	}
+	if s.segments != nil {
+		var err error
+		if d.Segments, err = s.segments(r.Context()); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, status, "campaign_form", d)
+}
+
+func campaignFormNames() []string {
+	names := []string{"name", "channel", "audience_kind", "audience_id", "from_name", "from_address", "default_language", "coupon_batch_id",
+		"attribution_days", "version"}
+	for _, l := range campaign.Languages {
+		names = append(names, l+".subject", l+".html", l+".text", l+".sms")
+	}
+	return names
+}
+
+// campaignInput reads the editor's form; number fields it cannot read are
+// marked on f.
+func campaignInput(p *locale.Printer, r *http.Request, f *form) campaign.Input {
+	in := campaign.Input{Name: f.V("name"), Channel: f.V("channel"), AudienceKind: f.V("audience_kind"), FromName: f.V("from_name"),
+		FromAddress: f.V("from_address"), DefaultLanguage: f.V("default_language"), Content: map[string]crm.CampaignContent{}}
+	num := func(name string) int64 {
+		v := f.V(name)
+		if v == "" {
+			return 0
+		}
+		n, err := p.ParseInt(v)
+		if err != nil {
+			f.invalid(p, name, "campaigns.error.number")
+		}
+		return n
+	}
+	in.AudienceID = num("audience_id")
+	in.CouponBatchID = num("coupon_batch_id")
+	in.AttributionDays = int(num("attribution_days"))
+	for _, l := range campaign.Languages {
+		// Bodies keep their own spacing; only the subject is trimmed.
+		ct := crm.CampaignContent{Subject: f.V(l + ".subject"), HTML: r.PostFormValue(l + ".html"), Text: r.PostFormValue(l + ".text"),
+			SMS: r.PostFormValue(l + ".sms")}
+		f.Values[l+".html"], f.Values[l+".text"], f.Values[l+".sms"] = ct.HTML, ct.Text, ct.SMS
+		switch in.Channel {
+		case campaign.ChannelSMS:
+			ct.Subject, ct.HTML, ct.Text = "", "", ""
+		default:
+			ct.SMS = ""
+		}
+		if strings.TrimSpace(ct.Subject+ct.HTML+ct.Text+ct.SMS) != "" {
+			in.Content[l] = ct
+		}
+	}
+	return in
+}
+
+// campaignFieldKeys maps the service's fields to the editor's.
+func campaignFieldKeys() map[string]string {
+	m := map[string]string{}
+	for _, n := range campaignFormNames() {
+		m[n] = "campaigns.error.field"
+	}
+	for _, l := range campaign.Languages {
+		for _, k := range []string{"subject", "html", "text", "sms"} {
+			m["content."+l+"."+k] = "campaigns.error.field"
+		}
+		m["content."+l] = "campaigns.error.field"
+	}
+	return m
+}
+
+// moveContentErrors shows content.fa.subject on the field fa.subject.
+func moveContentErrors(f *form) {
+	for k, v := range f.Errors {
+		if rest, ok := strings.CutPrefix(k, "content."); ok {
+			if !strings.Contains(rest, ".") {
+				rest += ".subject"
+			}
+			f.Errors[rest] = v
+		}
+	}
+}
+
+func (s *server) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
+	p := state(r).p
+	f := newForm(r, campaignFormNames()...)
+	in := campaignInput(p, r, &f)
+	if f.ok() {
+		c, err := s.campaigns.Create(r.Context(), in)
+		if err == nil {
+			redirect(w, r, "/campaigns/"+strconv.FormatInt(c.ID, 10), "campaign_saved")
+			return
+		}
+		if crm.ErrorCode(err) != crm.EINVALID {
+			s.renderError(w, r, err)
+			return
+		}
+		f.fail(p, err, campaignFieldKeys())
+		moveContentErrors(&f)
+	}
+	s.renderCampaignForm(w, r, http.StatusUnprocessableEntity, 0, 0, false, f)
+}
+
+func (s *server) campaignID(w http.ResponseWriter, r *http.Request) (*crm.Campaign, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.notFound(w, r)
+		return nil, false
+	}
+	c, err := s.campaigns.Get(r.Context(), id)
+	if err != nil {
+		s.renderError(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+func (s *server) handleCampaignEdit(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.campaignID(w, r)
+	if !ok {
+		return
+	}
+	if c.Status != crm.CampaignDraft && c.Status != crm.CampaignPaused {
+		redirect(w, r, "/campaigns/"+strconv.FormatInt(c.ID, 10), "")
+		return
+	}
+	s.renderCampaignForm(w, r, http.StatusOK, c.ID, c.Version, c.Status == crm.CampaignPaused, form{Values: campaignFormValues(c)})
+}
+
+func (s *server) handleCampaignUpdate(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.campaignID(w, r)
+	if !ok {
+		return
+	}
+	p := state(r).p
+	f := newForm(r, campaignFormNames()...)
+	in := campaignInput(p, r, &f)
+	version, _ := strconv.ParseInt(f.V("version"), 10, 64)
+	if f.ok() {
+		_, err := s.campaigns.Update(r.Context(), c.ID, version, in)
+		if err == nil {
+			redirect(w, r, "/campaigns/"+strconv.FormatInt(c.ID, 10), "campaign_saved")
+			return
+		}
+		switch crm.ErrorCode(err) {
+		case crm.EINVALID, crm.ECONFLICT:
+			f.fail(p, err, campaignFieldKeys())
+			moveContentErrors(&f)
+		default:
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.renderCampaignForm(w, r, http.StatusUnprocessableEntity, c.ID, version, c.Status == crm.CampaignPaused, f)
+}
+
+// --- The campaign's page ---
+
+type campaignPage struct {
+	base
+	C            *crm.Campaign
+	Results      *crm.CampaignResults
+	Rates        map[string]string // opened, clicked, unsubscribed, bounced as % of sent
+	Skips        []campaignSkip
+	Chart        template.HTML
+	Preview      *campaign.Preview
+	PreviewErr   *message
+	PreviewQ     form // contact, lang
+	Test         form
+	Segment      string
+	CanWrite     bool
+	ContentLangs []campaignLang
+	SMSText      string // the preview's SMS counter
+}
+
+type campaignSkip struct {
+	Reason string
+	Count  int64
+}
+
+func (s *server) handleCampaign(w http.ResponseWriter, r *http.Request) {
+	s.renderCampaign(w, r, http.StatusOK, form{})
+}
+
+func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status int, test form) {
+	c, ok := s.campaignID(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	p := state(r).p
+	d := &campaignPage{base: s.page(r, "campaigns.campaign"), C: c, Test: test, CanWrite: state(r).user.Can(crm.PermMarketingWrite),
+		PreviewQ: form{Values: map[string]string{"contact": r.URL.Query().Get("contact"), "lang": r.URL.Query().Get("lang")}}}
+	d.Title = c.Name
+	if test.Values == nil {
+		d.Test.Values = map[string]string{"to": state(r).user.Email}
+		if c.Channel == campaign.ChannelSMS {
+			d.Test.Values["to"] = ""
+		}
+	}
+	for _, l := range campaign.Languages {
+		if _, ok := c.Content[l]; ok {
+			d.ContentLangs = append(d.ContentLangs, campaignLang{Code: l, Name: campaignLangNames[l]})
+		}
+	}
+	var err error
+	if d.Results, err = s.campaigns.Results(ctx, c.ID); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d.Rates = map[string]string{}
+	pct := func(n int64) string {
+		if d.Results.Sent == 0 {
+			return "–"
+		}
+		return p.Digits(strconv.FormatFloat(float64(n)*100/float64(d.Results.Sent), 'f', 1, 64)) + "٪"
+	}
+	if p.Lang() == "en" {
+		pct = func(n int64) string {
+			if d.Results.Sent == 0 {
+				return "–"
+			}
+			return strconv.FormatFloat(float64(n)*100/float64(d.Results.Sent), 'f', 1, 64) + "%"
+		}
+	}
+	d.Rates["opened"], d.Rates["clicked"], d.Rates["unsubscribed"], d.Rates["bounced"] = pct(d.Results.Opened), pct(d.Results.Clicked),
+		pct(d.Results.Unsubscribed), pct(d.Results.Bounced)
+	for _, reason := range []string{"no_consent", "consent_withdrawn", "erased", "hard_bounce", "complaint", "do_not_contact", "frequency_cap",
+		"no_address", "deleted", "no_coupon_left", "cancelled"} {
+		if n := d.Results.SkipReasons[reason]; n > 0 {
+			d.Skips = append(d.Skips, campaignSkip{Reason: reason, Count: n})
+		}
+	}
+	if c.AudienceKind == campaign.AudienceSegment && s.segments != nil {
+		if list, err := s.segments(ctx); err == nil {
+			for _, sg := range list {
+				if sg.ID == c.AudienceID {
+					d.Segment = sg.Name
+				}
+			}
+		}
+	}
+	series, err := s.campaigns.Series(ctx, c.ID)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if len(series) > 0 {
+		lc := chart.Line{Common: chart.Common{ID: "campaign", Title: p.T("campaigns.chart.title"), Desc: p.T("campaigns.chart.desc"),
+			RTL: p.Dir() == "rtl", Format: func(v float64) string { return p.Number(int64(v)) }}}
+		sent, opened, clicked := make([]float64, len(series)), make([]float64, len(series)), make([]float64, len(series))
+		for i, pt := range series {
+			if len(series) > 1 && series[len(series)-1].At.Sub(series[0].At) >= 48*60*60*1e9 {
+				lc.Labels = append(lc.Labels, p.Date(pt.At))
+			} else {
+				lc.Labels = append(lc.Labels, p.DateTime(pt.At))
+			}
+			sent[i], opened[i], clicked[i] = float64(pt.Sent), float64(pt.Opened), float64(pt.Clicked)
+		}
+		lc.Series = []chart.Series{{Name: p.T("campaigns.results.sent"), Values: sent}, {Name: p.T("campaigns.results.opened"), Values: opened},
+			{Name: p.T("campaigns.results.clicked"), Values: clicked}}
+		d.Chart = template.HTML(lc.SVG())
+	}
+	var contactID int64
+	if v := d.PreviewQ.V("contact"); v != "" {
+		contactID, _ = strconv.ParseInt(text.ToASCIIDigits(v), 10, 64)
+	}
+	if d.Preview, err = s.campaigns.Preview(ctx, c.ID, contactID, d.PreviewQ.V("lang")); err != nil {
+		m := explain(p, err)
+		d.PreviewErr = &m
+		d.Preview = nil
+	} else {
+		d.SMSText = smsCountText(p, d.Preview.SMSCount)
+	}
+	s.render(w, r, status, "campaign", d)
+}
+
+func (s *server) handleCampaignPreviewHTML(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	contactID, _ := strconv.ParseInt(text.ToASCIIDigits(r.URL.Query().Get("contact")), 10, 64)
+	pv, err := s.campaigns.Preview(r.Context(), id, contactID, r.URL.Query().Get("lang"))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	h := w.Header()
+	// The email's own HTML, shown in a sandboxed frame of the campaign
+	// page: no script, nothing it can reach, its own inline styles.
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; img-src 'self' data: https:; style-src 'unsafe-inline'; frame-ancestors 'self'")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	body := pv.HTML
+	if body == "" {
+		body = "<pre>" + template.HTMLEscapeString(pv.Text) + "</pre>"
+	}
+	w.Write([]byte(body))
+}
+
+func (s *server) handleCampaignTest(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.campaignID(w, r)
+	if !ok {
+		return
+	}
+	p := state(r).p
+	f := newForm(r, "to", "contact", "lang")
+	var contactID int64
+	if v := f.V("contact"); v != "" {
+		n, err := p.ParseInt(v)
+		if err != nil {
+			f.invalid(p, "contact", "campaigns.error.number")
+		}
+		contactID = n
+	}
+	if f.ok() {
+		err := s.campaigns.TestSend(r.Context(), c.ID, contactID, f.V("lang"), f.V("to"))
+		if err == nil {
+			redirect(w, r, "/campaigns/"+strconv.FormatInt(c.ID, 10), "campaign_test_sent")
+			return
+		}
+		switch crm.ErrorCode(err) {
+		case crm.EINVALID, crm.EUNAVAILABLE, crm.ENOTFOUND:
+			f.fail(p, err, map[string]string{"to": "campaigns.error.to", "contact": "campaigns.error.number"})
+		default:
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.renderCampaign(w, r, http.StatusUnprocessableEntity, f)
+}
+
+func (s *server) handleCampaignAction(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	path := "/campaigns/" + strconv.FormatInt(id, 10)
+	action := r.PathValue("action")
+	switch action {
+	case "start":
+		_, err = s.campaigns.Start(ctx, id)
+	case "pause":
+		_, err = s.campaigns.Pause(ctx, id)
+	case "resume":
+		_, err = s.campaigns.Resume(ctx, id)
+	case "cancel":
+		_, err = s.campaigns.Cancel(ctx, id)
+	case "delete":
+		if err = s.campaigns.Delete(ctx, id); err == nil {
+			redirect(w, r, "/campaigns", "campaign_deleted")
+			return
+		}
+	default:
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	redirect(w, r, path, "campaign_"+action)
+}
+
+// --- Deliveries ---
+
+type campaignDeliveriesPage struct {
+	base
+	C        *crm.Campaign
+	Rows     []*crm.CampaignDelivery
+	Status   string
+	Next     string
+	Statuses []string
+}
+
+func (s *server) handleCampaignDeliveries(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.campaignID(w, r)
+	if !ok {
+		return
+	}
+	d := &campaignDeliveriesPage{base: s.page(r, "campaigns.deliveries"), C: c, Status: r.URL.Query().Get("status"),
+		Statuses: []string{crm.MessageSent, crm.MessageFailed, crm.MessageSkipped, crm.MessageQueued}}
+	var err error
+	d.Rows, d.Next, err = s.campaigns.Deliveries(r.Context(), c.ID, d.Status, crm.Page{Limit: 100, After: r.URL.Query().Get("after")})
+	if crm.ErrorCode(err) == crm.EINVALID {
+		d.Status = ""
+		d.Rows, d.Next, err = s.campaigns.Deliveries(r.Context(), c.ID, "", crm.Page{Limit: 100})
+	}
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "campaign_deliveries", d)
+}
+
+// --- Settings ---
+
+type campaignSettingsPage struct {
+	base
+	Form        form
+	TLS         []string
+	DefaultBody string
+}
+
+func (s *server) campaignSettingsPage(r *http.Request, f form) *campaignSettingsPage {
+	return &campaignSettingsPage{base: s.page(r, "campaigns.settings"), Form: f, TLS: []string{"starttls", "tls", "none"},
+		DefaultBody: campaign.DefaultSMSBody}
+}
+
+var campaignSettingNames = []string{"smtp.host", "smtp.username", "smtp.password", "smtp.tls", "smtp.helo", "smtp.pool", "from_name", "from_address",
+	"sms.url", "sms.auth_header", "sms.auth_value", "sms.content_type", "sms.body", "sms.from", "per_second", "per_hour", "frequency_cap",
+	"frequency_days", "quiet_start", "quiet_end", "time_zone"}
+
+func (s *server) handleCampaignSettings(w http.ResponseWriter, r *http.Request) {
+	st, err := s.campaigns.Settings(r.Context())
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p := state(r).p
+	n := func(v int) string { return p.Digits(strconv.Itoa(v)) }
+	f := form{Values: map[string]string{"smtp.host": st.SMTP.Host, "smtp.username": st.SMTP.Username, "smtp.tls": st.SMTP.TLS, "smtp.helo": st.SMTP.Helo,
+		"smtp.pool": n(st.SMTP.Pool), "from_name": st.FromName, "from_address": st.FromAddress, "sms.url": st.SMS.URL, "sms.auth_header": st.SMS.AuthHeader,
+		"sms.content_type": st.SMS.ContentType, "sms.body": st.SMS.Body, "sms.from": st.SMS.From, "per_second": n(st.PerSecond), "per_hour": n(st.PerHour),
+		"frequency_cap": n(st.FrequencyCap), "frequency_days": n(st.FrequencyDays), "quiet_start": n(st.QuietStart), "quiet_end": n(st.QuietEnd),
+		"time_zone": st.TimeZone}}
+	s.render(w, r, http.StatusOK, "campaign_settings", s.campaignSettingsPage(r, f))
+}
+
+func (s *server) handleCampaignSettingsSave(w http.ResponseWriter, r *http.Request) {
+	p := state(r).p
+	f := newForm(r, campaignSettingNames...)
+	f.Values["sms.body"] = strings.TrimSpace(r.PostFormValue("sms.body"))
+	num := func(name string) int {
+		if f.V(name) == "" {
+			return 0
+		}
+		n, err := p.ParseInt(f.V(name))
+		if err != nil {
+			f.invalid(p, name, "campaigns.error.number")
+		}
+		return int(n)
+	}
+	st := campaign.Settings{
+		SMTP: campaign.SMTPConfig{Host: f.V("smtp.host"), Username: f.V("smtp.username"), Password: r.PostFormValue("smtp.password"), TLS: f.V("smtp.tls"),
+			Helo: f.V("smtp.helo"), Pool: num("smtp.pool")},
+		FromName: f.V("from_name"), FromAddress: f.V("from_address"),
+		SMS: campaign.SMSConfig{URL: f.V("sms.url"), AuthHeader: f.V("sms.auth_header"), AuthValue: r.PostFormValue("sms.auth_value"),
+			ContentType: f.V("sms.content_type"), Body: f.V("sms.body"), From: f.V("sms.from")},
+		PerSecond: num("per_second"), PerHour: num("per_hour"), FrequencyCap: num("frequency_cap"), FrequencyDays: num("frequency_days"),
+		QuietStart: num("quiet_start"), QuietEnd: num("quiet_end"), TimeZone: f.V("time_zone"),
+	}
+	delete(f.Values, "smtp.password")
+	delete(f.Values, "sms.auth_value")
+	if f.ok() {
+		_, err := s.campaigns.SaveSettings(r.Context(), st)
+		if err == nil {
+			redirect(w, r, "/settings/campaigns", "campaign_settings_saved")
+			return
+		}
+		if crm.ErrorCode(err) != crm.EINVALID {
+			s.renderError(w, r, err)
+			return
+		}
+		keys := map[string]string{}
+		for _, n := range campaignSettingNames {
+			keys[n] = "campaigns.error.field"
+		}
+		f.fail(p, err, keys)
+	}
+	s.render(w, r, http.StatusUnprocessableEntity, "campaign_settings", s.campaignSettingsPage(r, f))
+}
+
+// --- Public ends: pixel, clicks, unsubscribe ---
+
+// pixel is a transparent 1×1 GIF.
+var pixel = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+// campaignPublic serves /c/o/, /c/c/ and /c/u/ before the session and
+// CSRF layers: mail clients fetch and post them without cookies, and
+// RFC 8058's one-click POST comes from the mailbox provider, not a
+// browser. Everything else goes to next.
+func (s *server) campaignPublic(next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /c/o/{token}", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.campaigns.Open(r.Context(), r.PathValue("token")); err != nil && crm.ErrorCode(err) != crm.ENOTFOUND {
+			s.log.WarnContext(r.Context(), "campaign: open", "err", err)
+		}
+		w.Header().Set("Content-Type", "image/gif")
+		w.Header().Set("Cache-Control", "no-store, private")
+		w.Write(pixel)
+	})
+	mux.HandleFunc("GET /c/c/{token}", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		target, err := s.campaigns.Click(r.Context(), r.PathValue("token"), q.Get("u"), q.Get("s"))
+		if err != nil {
+			r = r.WithContext(contextWithState(r, &reqState{p: publicPrinter(r, "")}))
+			s.renderError(w, r, err)
+			return
+		}
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		http.Redirect(w, r, target, http.StatusFound)
+	})
+	mux.HandleFunc("GET /c/u/{token}", s.handleUnsubscribePage)
+	mux.HandleFunc("POST /c/u/{token}", s.handleUnsubscribe)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/c/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type unsubscribePage struct {
+	base
+	U     *campaign.UnsubscribePage
+	Token string
+	Done  bool
+}
+
+func (s *server) handleUnsubscribePage(w http.ResponseWriter, r *http.Request) {
+	u, err := s.campaigns.Unsubscription(r.Context(), r.PathValue("token"))
+	s.renderUnsubscribe(w, r, u, err, false)
+}
+
+func (s *server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	u, err := s.campaigns.Unsubscribe(r.Context(), r.PathValue("token"))
+	if err == nil && r.PostFormValue("List-Unsubscribe") == "One-Click" {
+		// RFC 8058: the mailbox provider posts; nobody reads the page.
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	s.renderUnsubscribe(w, r, u, err, true)
+}
+
+func (s *server) renderUnsubscribe(w http.ResponseWriter, r *http.Request, u *campaign.UnsubscribePage, err error, done bool) {
+	lang := ""
+	if u != nil {
+		lang = u.Language
+	}
+	p := publicPrinter(r, lang)
+	r = r.WithContext(contextWithState(r, &reqState{p: p}))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	d := &unsubscribePage{base: base{L: p, Title: p.T("campaigns.unsubscribe.title"), Path: r.URL.Path, Languages: locale.Languages, Version: s.version},
+		U: u, Token: r.PathValue("token"), Done: done || u.Unsubscribed}
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	s.render(w, r, http.StatusOK, "campaign_unsubscribe", d)
+}
