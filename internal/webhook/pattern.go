@@ -81,7 +81,7 @@ func checkPattern(p string) error {
 	name := strings.TrimSuffix(p, ".*")
 	parts := strings.Split(name, ".")
 	if len(parts) < 2 && name == p {
-		return fmt.Errorf("%q is not an event type: write it as module.action (contact.created) or module.* ", p)
+		return fmt.Errorf("%q is not an event type: write it as module.action (contact.created) or module.*", p)
 	}
 	for _, part := range parts {
 		if part == "" {
