@@ -110,6 +110,16 @@ type serviceBase struct {
 	CanAdmin bool
 }
 
+// QueueCount is the count shown on a queue's tab.
+func (b serviceBase) QueueCount(q string) int {
+	for _, t := range b.Tabs {
+		if t.Key == "queue."+q {
+			return t.Count
+		}
+	}
+	return 0
+}
+
 func (s *server) servicePage(r *http.Request, titleKey, current string) serviceBase {
 	st := state(r)
 	b := serviceBase{base: s.page(r, titleKey), CanWrite: st.user.Can(crm.PermServiceWrite), CanAdmin: st.user.Can(crm.PermSettingsManage)}

@@ -48,3 +48,22 @@ func TestServiceSurveyLanguage(t *testing.T) {
 		t.Errorf("?lang=en ignored")
 	}
 }
+
+// TestServiceMineEmptyPointsToUnassigned: an agent whose own queue is
+// empty is shown how many tickets nobody has, with a link to them.
+func TestServiceMineEmptyPointsToUnassigned(t *testing.T) {
+	sa := newServiceTestApp(t, storetest.Open(t, store.SQLite))
+	admin := sa.createUser("admin@example.com", crm.RoleAdmin)
+	ctx := crm.NewContextWithUser(context.Background(), admin)
+	c, _ := sa.signedIn(t, "agent@example.com", crm.RoleSupport, "en")
+	if r := c.get("/service"); strings.Contains(r.body, `href="/service?queue=unassigned">Nobody`) {
+		t.Errorf("pointed to unassigned tickets when there are none")
+	}
+	for _, subject := range []string{"one", "two"} {
+		if _, err := sa.desk.Create(ctx, desk.TicketInput{Subject: subject, Body: "x", Customer: crm.CustomerRef{Email: "sara@example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.get("/service")
+	mustContain(t, r, `<a href="/service?queue=unassigned">Nobody has given you a ticket. Unassigned tickets waiting: 2.</a>`)
+}
