@@ -182,6 +182,18 @@ func (b *CondBuilder) Dialect() Dialect { return b.d }
 // Now is the moment relative dates count back from.
 func (b *CondBuilder) Now() time.Time { return b.now }
 
+// notIn is "the person is not in the set a SELECT of person ids gives".
+// SQLite builds the set once and probes it. PostgreSQL runs NOT IN over
+// a subquery as a hashed subplan only while the set fits in work_mem,
+// and otherwise rescans it per person (minutes at a million people);
+// NOT EXISTS over the set becomes a hash anti-join whatever its size.
+func (b *CondBuilder) notIn(set string) string {
+	if b.d == Postgres {
+		return "NOT EXISTS (SELECT 1 FROM (" + set + ") nx(id) WHERE nx.id = c.id)"
+	}
+	return "c.id NOT IN (" + set + ")"
+}
+
 // Arg adds an argument and returns its placeholder.
 func (b *CondBuilder) Arg(v any) string {
 	b.args = append(b.args, v)
@@ -326,7 +338,7 @@ func (b *CondBuilder) TextIn(set, col string, r *crm.Rule, mode int) (string, er
 		return "", err
 	}
 	if neg {
-		return "c.id NOT IN (" + set + " AND " + cond + ")", nil
+		return b.notIn(set + " AND " + cond), nil
 	}
 	return "c.id IN (" + set + " AND " + cond + ")", nil
 }
@@ -438,7 +450,7 @@ func (b *CondBuilder) Aggregate(from, where, contactCol, agg string, zeroIsValue
 	}
 	if agg == "COUNT(*)" && zeroIsValue && onlyZero(r) {
 		// "No orders": nobody with a row matches, so no grouping is needed.
-		return "c.id NOT IN (SELECT " + contactCol + " FROM " + from + " WHERE " + where + ")", nil
+		return b.notIn("SELECT " + contactCol + " FROM " + from + " WHERE " + where), nil
 	}
 	cond, zero, err := b.numberCond(agg, r)
 	if err != nil {
@@ -447,7 +459,7 @@ func (b *CondBuilder) Aggregate(from, where, contactCol, agg string, zeroIsValue
 	q := "SELECT " + contactCol + " FROM " + from + " WHERE " + where + " GROUP BY " + contactCol
 	if zero && zeroIsValue {
 		// The people with no rows match: exclude those whose rows fail.
-		return "c.id NOT IN (" + q + " HAVING NOT (" + cond + "))", nil
+		return b.notIn(q + " HAVING NOT (" + cond + ")"), nil
 	}
 	return "c.id IN (" + q + " HAVING " + cond + ")", nil
 }
@@ -588,7 +600,7 @@ func (b *CondBuilder) AggregateDate(from, where, contactCol, agg string, r *crm.
 	case crm.OpIsSet:
 		return "c.id IN (" + q + ")", nil
 	case crm.OpIsNotSet:
-		return "c.id NOT IN (" + q + ")", nil
+		return b.notIn(q), nil
 	}
 	from2, to, err := b.dateBounds(r)
 	if err != nil {
@@ -645,7 +657,7 @@ func (b *CondBuilder) Set(r *crm.Rule, from, contactCol, valCol, where string) (
 	case crm.OpIsSet:
 		return "c.id IN (" + q + ")", nil
 	case crm.OpIsNotSet:
-		return "c.id NOT IN (" + q + ")", nil
+		return b.notIn(q), nil
 	}
 	var vals []any
 	switch v := r.Value.(type) {
@@ -666,7 +678,7 @@ func (b *CondBuilder) Set(r *crm.Rule, from, contactCol, valCol, where string) (
 	case crm.OpIn, crm.OpHasAny:
 		return "c.id IN (" + q + " AND " + in + ")", nil
 	case crm.OpNotIn, crm.OpHasNone:
-		return "c.id NOT IN (" + q + " AND " + in + ")", nil
+		return b.notIn(q + " AND " + in), nil
 	case crm.OpHasAll:
 		return "c.id IN (" + q + " AND " + in + " GROUP BY " + contactCol + " HAVING COUNT(DISTINCT " + valCol + ") = " + b.Arg(int64(len(vals))) + ")", nil
 	}
