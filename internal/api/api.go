@@ -17,6 +17,7 @@ import (
 
 	"github.com/pivand/pivand/internal/activity"
 	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/campaign"
 	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/desk"
@@ -47,6 +48,7 @@ type Options struct {
 	Desk         *desk.Service     // the service desk: tickets, SLA, surveys, returns; nil leaves them out
 	Segments     *segment.Service  // segments and static lists; nil leaves /segments and /lists out
 	Webhooks     *webhook.Service  // outbound webhooks and inbound hooks; nil leaves them out
+	Campaigns    *campaign.Service // email and SMS campaigns; nil leaves /campaigns out
 
 	// ImportDir keeps CSV files uploaded for import while their job runs
 	// ("" is the system's temporary directory); MaxUploadBytes bounds one
@@ -68,6 +70,7 @@ type API struct {
 	desk     *desk.Service
 	segments *segment.Service
 	webhooks *webhook.Service
+	campaign *campaign.Service
 	log      *slog.Logger
 	version  string
 	maxBody  int64
@@ -98,6 +101,7 @@ func New(opts Options) (*API, error) {
 		desk:     opts.Desk,
 		segments: opts.Segments,
 		webhooks: opts.Webhooks,
+		campaign: opts.Campaigns,
 		log:      opts.Logger,
 		version:  opts.Version,
 		maxBody:  opts.MaxBodyBytes,

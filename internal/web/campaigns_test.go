@@ -38,10 +38,13 @@ type mailSinkSession struct {
 	to []string
 }
 
-func (s *mailSinkSession) Reset()                                      { s.to = nil }
-func (s *mailSinkSession) Logout() error                               { return nil }
-func (s *mailSinkSession) Mail(string, *smtp.MailOptions) error        { return nil }
-func (s *mailSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
+func (s *mailSinkSession) Reset()                               { s.to = nil }
+func (s *mailSinkSession) Logout() error                        { return nil }
+func (s *mailSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *mailSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.to = append(s.to, to)
+	return nil
+}
 func (s *mailSinkSession) Data(r io.Reader) error {
 	b, _ := io.ReadAll(r)
 	s.k.mu.Lock()
@@ -91,7 +94,9 @@ func newCampaignApp(t *testing.T, db *store.DB) *campaignApp {
 	ca.runner = jobs.NewRunner(db, slog.New(slog.DiscardHandler), jobs.Options{})
 	ca.campaigns.RegisterJobs(ca.runner)
 	h, err := New(Options{Auth: a.auth, Contacts: a.contacts, Activity: a.activity, Campaigns: ca.campaigns, Version: "test", ImportDir: t.TempDir(),
-		Segments: func(context.Context) ([]Choice, error) { return []Choice{{ID: 7, Name: "مشتریان وفادار"}}, nil }})
+		Segments: func(context.Context) ([]Choice, error) {
+			return []Choice{{ID: 7, Name: "مشتریان وفادار"}}, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

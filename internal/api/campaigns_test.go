@@ -1,0 +1,191 @@
+package api
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+	"github.com/pivand/pivand/internal/activity"
+	"github.com/pivand/pivand/internal/auth"
+	"github.com/pivand/pivand/internal/campaign"
+	"github.com/pivand/pivand/internal/contact"
+	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/idempotency"
+	"github.com/pivand/pivand/internal/jobs"
+	"github.com/pivand/pivand/internal/store"
+	"github.com/pivand/pivand/internal/store/storetest"
+)
+
+type apiSink struct {
+	mu sync.Mutex
+	to []string
+}
+
+type apiSinkSession struct{ k *apiSink }
+
+func (s apiSinkSession) Reset()                               {}
+func (s apiSinkSession) Logout() error                        { return nil }
+func (s apiSinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s apiSinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.k.mu.Lock()
+	s.k.to = append(s.k.to, to)
+	s.k.mu.Unlock()
+	return nil
+}
+func (s apiSinkSession) Data(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }
+
+// newCampaignEnv is newEnv with campaigns installed, sending into an SMTP
+// server of the test.
+func newCampaignEnv(t *testing.T, db *store.DB) (*env, *campaign.Service, *jobs.Runner, *apiSink) {
+	t.Helper()
+	ctx := context.Background()
+	as := auth.New(db, auth.Options{})
+	cs := contact.New(db, contact.Options{DefaultRegion: "IR"})
+	acts := activity.New(db)
+	cp := campaign.New(db, campaign.Options{BaseURL: "https://crm.example.com", Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(Options{Auth: as, Idempotency: idempotency.New(db), Contacts: cs, Activity: acts, Campaigns: cp,
+		Logger: slog.New(slog.DiscardHandler), Version: "test", MaxBodyBytes: 1 << 20, ImportDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, auth: as, contacts: cs, activity: acts, api: a}
+	e.admin, err = as.SetupFirstAdmin(ctx, crm.UserCreate{Email: "admin@example.com", Name: "Admin", Password: "correct horse battery", Role: crm.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rw = e.mustToken(e.admin.ID, crm.ScopeRead, crm.ScopeWrite)
+	e.ro = e.mustToken(e.admin.ID, crm.ScopeRead)
+	e.doc, e.router = loadDoc(t, a.openapi)
+	k := &apiSink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return apiSinkSession{k}, nil }))
+	srv.Domain = "sink.test"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	st := campaign.DefaultSettings()
+	st.SMTP = campaign.SMTPConfig{Host: ln.Addr().String(), TLS: "none"}
+	st.FromAddress, st.QuietStart, st.QuietEnd = "news@shop.example", 0, 0
+	if _, err := cp.SaveSettings(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	r := jobs.NewRunner(db, slog.New(slog.DiscardHandler), jobs.Options{})
+	cp.RegisterJobs(r)
+	return e, cp, r, k
+}
+
+// fieldErrors maps a problem's errors by field.
+func fieldErrors(pb problemBody) map[string]string {
+	m := map[string]string{}
+	for _, e := range pb.Errors {
+		m[e.Field] = e.Detail
+	}
+	return m
+}
+
+func TestCampaignAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, _, runner, sink := newCampaignEnv(t, db)
+		// Every campaign route is documented and needs a token.
+		n := 0
+		for _, rt := range e.api.routes {
+			if !strings.Contains(rt.path(), "campaign") && !strings.Contains(rt.path(), "sms-count") {
+				continue
+			}
+			n++
+			if it := e.doc.Paths.Value(strings.TrimPrefix(rt.path(), apiBase)); it == nil || it.GetOperation(rt.method()) == nil {
+				t.Errorf("%s is not documented", rt.pattern)
+			}
+			if res := e.do(rt.method(), strings.ReplaceAll(rt.path(), "{id}", "1"), "", ""); res.Status != http.StatusUnauthorized {
+				t.Errorf("%s without a token = %d", rt.pattern, res.Status)
+			}
+		}
+		if n < 14 {
+			t.Fatalf("%d campaign routes", n)
+		}
+		for _, p := range []struct{ first, email string }{{"Sara", "sara@example.com"}, {"Ali", "ali@example.com"}} {
+			c := e.mustContact(t, `{"first_name":"`+p.first+`","emails":[{"value":"`+p.email+`"}]}`)
+			if p.first == "Sara" {
+				if _, err := e.contacts.SetConsent(context.Background(), c.ID, "email", crm.ConsentGranted, "api", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Bad input names each field.
+		pb := e.do("POST", "/api/v1/campaigns", e.rw, `{"name":"","channel":"fax","default_language":"de","attribution_days":500,
+			"content":{"en":{"subject":"{{.Nope}}"}}}`).problem(t, http.StatusUnprocessableEntity)
+		for _, f := range []string{"name", "channel", "default_language", "attribution_days"} {
+			if fieldErrors(pb)[f] == "" {
+				t.Errorf("no error on %s: %v", f, pb.Errors)
+			}
+		}
+		pb = e.do("POST", "/api/v1/campaigns", e.rw, `{"name":"x","channel":"email","content":{"en":{"subject":"Hi {{.Nope}}","text":"x"}}}`).
+			problem(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(fieldErrors(pb)["content.en.subject"], "unknown field .Nope") {
+			t.Errorf("template error: %v", pb.Errors)
+		}
+		var c crm.Campaign
+		e.call(t, "POST", "/api/v1/campaigns", e.rw, `{"name":"Spring","channel":"email","content":{"en":{"subject":"Hi {{.FirstName}}","text":"Sale: https://shop.example/"}}}`,
+			http.StatusCreated, &c)
+		id := strconv.FormatInt(c.ID, 10)
+		var pv campaign.Preview
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/preview", e.ro, "", http.StatusOK, &pv)
+		if pv.Subject != "Hi Sara" || pv.ContactID != 0 {
+			t.Errorf("preview %+v", pv)
+		}
+		e.call(t, "PUT", "/api/v1/campaigns/"+id+"?version=99", e.rw, `{"name":"Spring","channel":"email","content":{"en":{"subject":"x","text":"y"}}}`, http.StatusConflict, nil)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/send", e.ro, "", http.StatusForbidden, nil)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/send", e.rw, "", http.StatusOK, &c)
+		if c.Status != crm.CampaignSending {
+			t.Fatalf("status %s", c.Status)
+		}
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/resume", e.rw, "", http.StatusConflict, nil)
+		for range 5 {
+			runner.RunOnce(context.Background())
+		}
+		var res campaignReport
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/results", e.ro, "", http.StatusOK, &res)
+		if res.Results.Audience != 2 || res.Results.Sent != 1 || res.Results.Skipped != 1 || res.Results.SkipReasons["no_consent"] != 1 || len(res.Series) != 1 {
+			t.Errorf("results %+v %+v", res.Results, res.Series)
+		}
+		var dl struct {
+			Data []crm.CampaignDelivery `json:"data"`
+			Next *string                `json:"next"`
+		}
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/deliveries?status=skipped&limit=1", e.ro, "", http.StatusOK, &dl)
+		if len(dl.Data) != 1 || dl.Data[0].Reason != "no_consent" || dl.Next != nil {
+			t.Errorf("deliveries %+v", dl)
+		}
+		e.do("GET", "/api/v1/campaigns/"+id+"/deliveries?status=lost", e.ro, "").problem(t, http.StatusUnprocessableEntity)
+		if len(sink.to) != 1 || sink.to[0] != "sara@example.com" {
+			t.Errorf("sink got %v", sink.to)
+		}
+		e.call(t, "DELETE", "/api/v1/campaigns/"+id, e.rw, "", http.StatusConflict, nil)
+		var cnt campaign.SMSCount
+		e.call(t, "GET", "/api/v1/sms-count?text="+strings.Repeat("%D8%B3", 71), e.ro, "", http.StatusOK, &cnt)
+		if cnt.Parts != 2 || cnt.Encoding != "ucs2" {
+			t.Errorf("count %+v", cnt)
+		}
+		var st campaign.Settings
+		e.call(t, "GET", "/api/v1/campaign-settings", e.ro, "", http.StatusOK, &st)
+		if st.SMTP.Password != "" || st.FromAddress != "news@shop.example" {
+			t.Errorf("settings %+v", st)
+		}
+		pb = e.do("PUT", "/api/v1/campaign-settings", e.rw, `{"smtp":{"host":"nohost","tls":"ssl3"},"time_zone":"Mars/Base","quiet_start":25}`).
+			problem(t, http.StatusUnprocessableEntity)
+		for _, f := range []string{"smtp.host", "smtp.tls", "time_zone", "quiet_start"} {
+			if fieldErrors(pb)[f] == "" {
+				t.Errorf("no error on %s: %v", f, pb.Errors)
+			}
+		}
+	})
+}
