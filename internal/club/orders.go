@@ -20,14 +20,11 @@ const (
 
 // Subscribe registers the club's event handlers: points from orders and
 // returns, and memberships following merged, deleted and erased people.
-// Points are awarded (and taken back) in the transaction that records the
-// order (or the return) when the club's subscriber has caught up, and by
-// the dispatcher otherwise (event.InTransaction; docs/club.md).
 func (s *Service) Subscribe(d *event.Dispatcher) {
 	if err := s.db.PrepareClub(context.Background()); err != nil {
 		s.log.Warn("club: prepare statements", "err", err)
 	}
-	d.Subscribe(SubscriberOrders, []string{crm.EventOrderCreated, crm.EventOrderReturned}, s.HandleOrderEvent, event.InTransaction())
+	d.Subscribe(SubscriberOrders, []string{crm.EventOrderCreated, crm.EventOrderReturned}, s.HandleOrderEvent)
 	d.Subscribe(SubscriberContacts, []string{crm.EventContactsMerged, crm.EventContactDeleted, crm.EventContactErased}, s.HandleContactEvent)
 }
 

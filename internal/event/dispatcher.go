@@ -32,7 +32,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pivand/pivand/internal/crm"
@@ -117,21 +116,6 @@ func SubscribeFromNow() SubscribeOption {
 	return func(s *subscriber) { s.fromNow = true }
 }
 
-// InTransaction also runs the subscriber's handler inside the transaction
-// that emits an event it handles (SQLite; see store.DB.OnEmitInline), so
-// its work commits with the change that caused it, in one commit. The
-// handler then sees the event as it is written (ID set; CreatedAt the
-// transaction's time). Events are still handled exactly once and in id
-// order: the subscriber's cursor moves in the emitting transaction, and
-// when the handler fails there (it is rolled back to a savepoint; the
-// change itself commits), is behind, or the event comes from another
-// process, the dispatcher delivers as usual. A handler that uses it must
-// be able to run in any writing transaction: no long work, nothing but tx.
-// On PostgreSQL the option has no effect.
-func InTransaction() SubscribeOption {
-	return func(s *subscriber) { s.inTx = true }
-}
-
 // Subscribe registers fn for events whose type is in types; nil or empty
 // means every type, and an entry ending in ".*" matches a prefix
 // ("contact.*" matches "contact.created"). name is the durable cursor key:
@@ -170,20 +154,6 @@ func (d *Dispatcher) Subscribe(name string, types []string, fn Handler, opts ...
 		o(s)
 	}
 	d.subs = append(d.subs, s)
-	if s.inTx && d.db.Dialect().IDsCommitInOrder() {
-		if err := d.db.PrepareInline(context.Background()); err != nil {
-			d.logger.Warn("event: prepare in-transaction delivery", "subscriber", name, "err", err)
-		}
-		d.db.OnEmitInline(name, s.matches, func(ctx context.Context, tx *store.Tx, ev crm.Event) error {
-			if err := call(ctx, s.fn, tx, ev); err != nil {
-				d.logger.Warn("event: in-transaction handler failed; the dispatcher delivers the event later",
-					"subscriber", name, "event_id", ev.ID, "event_type", ev.Type, "err", err)
-				return err
-			}
-			tx.AfterCommit(func() { s.inTxDone.Add(1) })
-			return nil
-		})
-	}
 }
 
 type subscriber struct {
@@ -193,8 +163,6 @@ type subscriber struct {
 	exact    map[string]bool
 	prefixes []string
 	fromNow  bool
-	inTx     bool         // also handled in the emitting transaction (InTransaction)
-	inTxDone atomic.Int64 // events handled there and committed
 	wake     chan struct{}
 
 	mu       sync.Mutex // held while delivering (Run and Drain may overlap)
@@ -215,9 +183,6 @@ type SubscriberStats struct {
 	Deliveries int64 // committed delivery transactions
 	Events     int64 // events handed to the handler in them
 	MaxBatch   int   // most events handed over in one transaction
-	// InTransaction counts the events handled in the transactions that
-	// emitted them (InTransaction), not counted above.
-	InTransaction int64
 }
 
 // Stats returns each subscriber's counters, by name.
@@ -228,10 +193,8 @@ func (d *Dispatcher) Stats() map[string]SubscriberStats {
 	out := map[string]SubscriberStats{}
 	for _, s := range subs {
 		s.mu.Lock()
-		st := s.stats
+		out[s.name] = s.stats
 		s.mu.Unlock()
-		st.InTransaction = s.inTxDone.Load()
-		out[s.name] = st
 	}
 	return out
 }
@@ -399,13 +362,6 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 			return false, 0, d.failed(ctx, s, nil, err)
 		}
 	}
-	if s.inTx {
-		// Emitting transactions move the cursor too (InTransaction):
-		// start from the stored one when it is ahead.
-		if err := d.refresh(ctx, s); err != nil {
-			return false, 0, d.failed(ctx, s, nil, err)
-		}
-	}
 	evs, err := d.db.EventsAfter(ctx, s.cursor, d.batchSize())
 	if err != nil {
 		return false, 0, d.failed(ctx, s, nil, err)
@@ -460,25 +416,6 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 		s.failures, s.retryAt = 0, time.Time{}
 	}
 	return progress, hold, nil
-}
-
-// refresh takes the stored cursor of s when transactions that emitted
-// events moved it past the one s knows.
-func (d *Dispatcher) refresh(ctx context.Context, s *subscriber) error {
-	var c int64
-	err := d.db.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		c, err = tx.EventCursor(ctx, s.name)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("event: read cursor of %s: %w", s.name, err)
-	}
-	if c > s.saved {
-		s.saved = c
-		s.cursor = max(s.cursor, c)
-	}
-	return nil
 }
 
 // maxUnsaved bounds how far a subscriber skips events it does not handle

@@ -2,7 +2,6 @@ package order
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -11,11 +10,9 @@ import (
 )
 
 // Group commit (SQLite): orders sent at the same moment (several tills, a
-// busy web shop) are written in one transaction, so one commit (the
-// costly part: the log write) serves many orders. The batch is first
-// written as a whole; when one of its orders fails, the transaction is
-// rolled back and written again with each order inside its own
-// savepoint (writeAll, writeGroup). SQLite has one writer, so they would wait for each other
+// busy web shop) are written in one transaction, each inside its own
+// savepoint, so one commit (the costly part: the log write) serves many
+// orders. SQLite has one writer, so they would wait for each other
 // anyway; PostgreSQL runs concurrent transactions side by side and groups
 // their WAL flushes itself, and a savepoint there costs two round trips,
 // so there every order keeps its own transaction. Every
@@ -108,27 +105,6 @@ func (s *Service) submit(ctx context.Context, p *prepared) (*crm.Order, bool, er
 	}
 }
 
-// writeAll writes a batch of orders in one transaction without
-// savepoints, all or nothing: any failure rolls all of it back, and
-// writeGroup then writes the batch again with a savepoint per order. A
-// savepoint costs SQLite a copy of every page changed under it (the
-// statement journal), so the common case, where every order of the
-// batch goes in, goes without them. In-transaction event handlers (the
-// club's points) run without theirs too (store.Tx.AllOrNothing).
-func (s *Service) writeAll(batch []*pending) error {
-	return s.db.Write(context.WithoutCancel(batch[0].ctx), func(tx *store.Tx) error {
-		tx.AllOrNothing()
-		for _, pd := range batch {
-			o, created, err := s.createTx(context.WithoutCancel(pd.ctx), tx, pd.p, true, false)
-			if err != nil {
-				return err
-			}
-			pd.o, pd.created = o, created
-		}
-		return nil
-	})
-}
-
 // savepoint names each order's savepoint in a group.
 const savepoint = "order_item"
 
@@ -140,21 +116,6 @@ func (s *Service) writeGroup(batch []*pending) {
 	s.commit.groups.Add(1)
 	s.commit.written.Add(int64(len(batch)))
 	alone := len(batch) == 1
-	if s.db.Dialect() == store.SQLite {
-		err := s.writeAll(batch)
-		switch {
-		case err == nil:
-			return
-		case alone && !errors.Is(err, store.ErrInlineFailed):
-			batch[0].o, batch[0].created, batch[0].err = nil, false, err
-			return
-		}
-		// An order failed (a replay, a bad customer) or a handler of its
-		// event did: again, each order in its savepoint.
-		for _, pd := range batch {
-			pd.o, pd.created, pd.err = nil, false, nil
-		}
-	}
 	err := s.db.Write(context.WithoutCancel(batch[0].ctx), func(tx *store.Tx) error {
 		for _, pd := range batch {
 			ctx := context.WithoutCancel(pd.ctx)

@@ -798,7 +798,7 @@ func (tx *Tx) Savepoint(ctx context.Context, name string) error {
 	if _, err := tx.hotExec(ctx, `SAVEPOINT `+name); err != nil {
 		return err
 	}
-	tx.marks = append(tx.marks, txMark{after: len(tx.after), lastEvent: tx.lastEvent})
+	tx.marks = append(tx.marks, len(tx.after))
 	return nil
 }
 
@@ -821,9 +821,7 @@ func (tx *Tx) RollbackTo(ctx context.Context, name string) error {
 		return err
 	}
 	if n := len(tx.marks); n > 0 {
-		m := tx.marks[n-1]
-		tx.after = tx.after[:min(m.after, len(tx.after))]
-		tx.lastEvent = m.lastEvent
+		tx.after = tx.after[:min(tx.marks[n-1], len(tx.after))]
 	}
 	return tx.ReleaseSavepoint(ctx, name)
 }

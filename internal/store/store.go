@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pivand/pivand/internal/crm"
@@ -34,8 +33,6 @@ type DB struct {
 
 	mu          sync.Mutex
 	eventHooks  []func()      // called after a commit that wrote events
-	inline      []*inlineSub  // in-transaction subscribers (inline.go); replaced, never changed in place
-	inlineReady atomic.Bool   // inline is not empty
 	rebindCache sync.Map      // query text → rebound text (PostgreSQL)
 	readStmts   sync.Map      // query text → *sql.Stmt on the reader pool (readStmt)
 	ckpt        *checkpointer // background WAL checkpoints (SQLite; checkpoint.go)

@@ -20,18 +20,7 @@ type Tx struct {
 	events int
 	fts    *ftsSide // WriteBulk: where RestoreContactSchema builds the full-text index (bulk.go)
 	read   bool     // on the reader pool: statements prepared on the writer do not apply
-
-	lastEvent    int64                       // id of the newest event emitted (Emit)
-	inline       map[*inlineSub]*inlineState // in-transaction subscribers' state (inline.go)
-	marks        []txMark                    // at each open savepoint, innermost last
-	allOrNothing bool                        // AllOrNothing (inline.go)
-}
-
-// txMark is what a savepoint restores of the Tx when the transaction rolls
-// back to it.
-type txMark struct {
-	after     int   // len(after)
-	lastEvent int64 // lastEvent
+	marks  []int    // len(after) at each open savepoint, innermost last
 }
 
 // Now is the transaction's timestamp: UTC, microsecond precision.
@@ -106,8 +95,7 @@ func (tx *Tx) Emit(ctx context.Context, ev *crm.Event) error {
 	}
 	ev.ID = id
 	tx.events++
-	tx.lastEvent = id
-	return tx.emitted(ctx, ev)
+	return nil
 }
 
 // EmitJSON is Emit with a payload marshalled from v.
