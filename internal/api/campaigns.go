@@ -18,12 +18,14 @@ func init() {
 		"CampaignInput":       "A campaign's editable fields (all of them: absent ones are empty). Only drafts can be edited, and paused campaigns except their channel and audience. version, in the query, must be the campaign's current one when sent.",
 		"CampaignDelivery":    "The one record of a campaign's message to one person: status queued, sending, sent, failed or skipped, with the reason (skipped: no_consent, consent_withdrawn, erased, hard_bounce, complaint, do_not_contact, frequency_cap, no_address, deleted, no_coupon_left, cancelled; failed: the server's answer, or interrupted when the sender died before recording whether the server took it). opened_at, clicked_at, unsubscribed_at and bounced_at are the first such events.",
 		"CampaignResults":     "A campaign's counts: audience = sent + failed + skipped + pending; opened, clicked, unsubscribed and bounced count people; skip_reasons count skipped deliveries by reason. revenue and orders are not computed yet (always empty and 0).",
-		"Preview":             "A campaign's message as one person (contact_id) or sample data (0) would get it, in language; sms_count says how an SMS travels (gsm7: 160, or 153 per part; ucs2: 70, or 67 per part); reason, when set, is why this person would be skipped now.",
+		"CampaignPreview":     "A campaign's message as one person (contact_id) or sample data (0) would get it, in language; sms_count says how an SMS travels (gsm7: 160, or 153 per part; ucs2: 70, or 67 per part); reason, when set, is why this person would be skipped now.",
 		"TestSend":            "Send the preview to one address (email) or international number (SMS) now, without consent checks or a delivery record.",
 		"CampaignSettingsOut": "The campaign settings as read back: secrets (the SMTP password, the SMS auth value) are never returned.",
-		"Settings":            "The campaign settings: the SMTP server (host:port, username, password, tls: starttls, tls or none, pool of connections), the default sender, the HTTP SMS provider (url, auth_header and auth_value, content_type, body template over .To, .From and .Text, from), per_second and per_hour limits (0: none), frequency_cap messages per frequency_days days per person, quiet_start to quiet_end hours in the person's time zone (their time_zone custom field, else time_zone). Secrets are never returned; an empty one keeps the stored one.",
+		"CampaignSettingsIn":  "The campaign settings: the SMTP server (host:port, username, password, tls: starttls, tls or none, pool of connections), the default sender, the HTTP SMS provider (url, auth_header and auth_value, content_type, body template over .To, .From and .Text, from), per_second and per_hour limits (0: none), frequency_cap messages per frequency_days days per person, quiet_start to quiet_end hours in the person's time zone (their time_zone custom field, else time_zone). Secrets are never returned; an empty one keeps the stored one.",
 		"SMSCount":            "How an SMS travels: encoding (gsm7 or ucs2), units (septets or UTF-16 units), parts, per_part and the units remaining in the last part.",
 		"CampaignReport":      "A campaign's results and its series over time (for a chart).",
+		"SmtpIn":              "The SMTP server campaigns send through.",
+		"SmsIn":               "The HTTP SMS provider.",
 		"SmtpOut":             "The SMTP server, without its password.",
 		"SmsOut":              "The SMS provider, without its auth value.",
 		"CampaignPoint":       "Messages sent and first opens and clicks in one hour (a day for campaigns over two days) from the start.",
@@ -72,6 +74,46 @@ func (in campaignInput) input() campaign.Input {
 	return out
 }
 
+// campaignSettingsIn is the settings to save (names of its own: other
+// modules have a Settings schema).
+type smtpIn struct {
+	Host     string `json:"host"`
+	Username string `json:"username"`
+	Password string `json:"password,omitempty"`
+	TLS      string `json:"tls"`
+	Helo     string `json:"helo"`
+	Pool     int    `json:"pool"`
+}
+
+type smsIn struct {
+	URL         string `json:"url"`
+	AuthHeader  string `json:"auth_header"`
+	AuthValue   string `json:"auth_value,omitempty"`
+	ContentType string `json:"content_type"`
+	Body        string `json:"body"`
+	From        string `json:"from"`
+}
+
+type campaignSettingsIn struct {
+	SMTP          smtpIn `json:"smtp"`
+	FromName      string `json:"from_name"`
+	FromAddress   string `json:"from_address"`
+	SMS           smsIn  `json:"sms"`
+	PerSecond     int    `json:"per_second"`
+	PerHour       int    `json:"per_hour"`
+	FrequencyCap  int    `json:"frequency_cap"`
+	FrequencyDays int    `json:"frequency_days"`
+	QuietStart    int    `json:"quiet_start"`
+	QuietEnd      int    `json:"quiet_end"`
+	TimeZone      string `json:"time_zone"`
+}
+
+func (in campaignSettingsIn) settings() campaign.Settings {
+	return campaign.Settings{SMTP: campaign.SMTPConfig(in.SMTP), FromName: in.FromName, FromAddress: in.FromAddress, SMS: campaign.SMSConfig(in.SMS),
+		PerSecond: in.PerSecond, PerHour: in.PerHour, FrequencyCap: in.FrequencyCap, FrequencyDays: in.FrequencyDays, QuietStart: in.QuietStart,
+		QuietEnd: in.QuietEnd, TimeZone: in.TimeZone}
+}
+
 // campaignSettingsOut is the settings as read back (no secrets).
 type smtpOut struct {
 	Host     string `json:"host"`
@@ -112,6 +154,10 @@ func settingsOut(st campaign.Settings) campaignSettingsOut {
 	o.QuietStart, o.QuietEnd, o.TimeZone = st.QuietStart, st.QuietEnd, st.TimeZone
 	return o
 }
+
+// campaignPreview is campaign.Preview under a name of its own (the
+// segments have a Preview schema).
+type campaignPreview campaign.Preview
 
 type campaignTestSend struct {
 	To        string `json:"to"`
@@ -155,13 +201,13 @@ func campaignRoutes(a *API) []route {
 		{"GET /api/v1/campaigns/{id}/results", a.handleCampaignResults, op{ID: "getCampaignResults", Tag: "campaigns", Perm: read,
 			Summary: "A campaign's counts and its activity over time", Out: campaignReport{}}},
 		{"GET /api/v1/campaigns/{id}/preview", a.handleCampaignPreview, op{ID: "previewCampaign", Tag: "campaigns", Perm: read, Query: previewParams,
-			Summary: "Render a campaign for a person or sample data", Out: &campaign.Preview{}}},
+			Summary: "Render a campaign for a person or sample data", Out: &campaignPreview{}}},
 		{"POST /api/v1/campaigns/{id}/test", a.handleCampaignTest, op{ID: "testCampaign", Tag: "campaigns", Perm: write, Status: http.StatusNoContent,
 			Summary: "Send a test message to one address now", In: campaignTestSend{}}},
 		{"GET /api/v1/campaign-settings", a.handleCampaignSettings, op{ID: "getCampaignSettings", Tag: "campaigns", Perm: read,
 			Summary: "The campaign settings (without secrets)", Out: campaignSettingsOut{}}},
 		{"PUT /api/v1/campaign-settings", a.handleCampaignSettingsSave, op{ID: "saveCampaignSettings", Tag: "campaigns", Perm: manage,
-			Summary: "Replace the campaign settings", In: campaign.Settings{}, Out: campaignSettingsOut{}}},
+			Summary: "Replace the campaign settings", In: campaignSettingsIn{}, Out: campaignSettingsOut{}}},
 		{"GET /api/v1/sms-count", a.handleSMSCount, op{ID: "countSMS", Tag: "campaigns", Perm: read,
 			Query:   []param{{Name: "text", Description: "The text of an SMS."}},
 			Summary: "Count the parts of an SMS text", Out: campaign.SMSCount{}}},
@@ -332,7 +378,7 @@ func (a *API) handleCampaignPreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.campaign.Preview(r.Context(), id, contactID, lang)
-	a.answer(w, r, http.StatusOK, p, err)
+	a.answer(w, r, http.StatusOK, (*campaignPreview)(p), err)
 }
 
 func (a *API) handleCampaignTest(w http.ResponseWriter, r *http.Request) {
@@ -359,12 +405,12 @@ func (a *API) handleCampaignSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleCampaignSettingsSave(w http.ResponseWriter, r *http.Request) {
-	var in campaign.Settings
+	var in campaignSettingsIn
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	st, err := a.campaign.SaveSettings(r.Context(), in)
+	st, err := a.campaign.SaveSettings(r.Context(), in.settings())
 	a.answer(w, r, http.StatusOK, settingsOut(st), err)
 }
 

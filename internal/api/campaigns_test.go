@@ -137,7 +137,7 @@ func TestCampaignAPI(t *testing.T) {
 		e.call(t, "POST", "/api/v1/campaigns", e.rw, `{"name":"Spring","channel":"email","content":{"en":{"subject":"Hi {{.FirstName}}","text":"Sale: https://shop.example/"}}}`,
 			http.StatusCreated, &c)
 		id := strconv.FormatInt(c.ID, 10)
-		var pv campaign.Preview
+		var pv campaignPreview
 		e.call(t, "GET", "/api/v1/campaigns/"+id+"/preview", e.ro, "", http.StatusOK, &pv)
 		if pv.Subject != "Hi Sara" || pv.ContactID != 0 {
 			t.Errorf("preview %+v", pv)
