@@ -64,7 +64,7 @@ func TestSegmentEditorBrowser(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 
-			br := newBrowser(t, shots, 90*time.Second)
+			br := newBrowser(t, shots, 240*time.Second) // generous: the shared machine runs at a load of 20 and more
 			do, eval, use, shot, fits, submit := br.do, br.eval, br.use, br.shot, br.fits, br.submit
 			do("sign in page", use(desktop), chromedp.Navigate(srv.URL+"/segments/new"),
 				chromedp.SendKeys(chromedp.ID("email"), "admin@example.com"),
@@ -149,6 +149,25 @@ func TestSegmentEditorBrowser(t *testing.T) {
 			}
 			fits("the segment's page")
 			shot(lang + "-desktop-segment")
+
+			// The people list filtered by the segment.
+			submit("people list", `a[href^="/contacts?in_segment="]`, 200)
+			if n := eval(`String(document.querySelectorAll(".contacts-table tbody tr").length)`); n != "3" {
+				t.Errorf("the filtered people list has %s rows", n)
+			}
+			shot(lang + "-desktop-people-in-segment")
+
+			// A list, filled by typing.
+			do("new list", chromedp.Navigate(srv.URL+"/segments/new?kind=static"),
+				chromedp.SendKeys(chromedp.ID("s-name"), want("Fair visitors", "بازدیدکنندگان نمایشگاه")))
+			submit("save list", `.segment-form > .actions button[type="submit"]`, 200)
+			do("type people", chromedp.SendKeys(chromedp.ID("l-people"), "nobody@example.com\n0912 000 0000"))
+			submit("add people", `form.list-add button[type="submit"]`, 200)
+			if got := eval(`String(document.querySelectorAll(".report-rows li").length)`); got != "2" {
+				t.Errorf("the report lists %s rows", got)
+			}
+			fits("the list's page")
+			shot(lang + "-desktop-list")
 		})
 	}
 }
