@@ -21,8 +21,7 @@ func BenchmarkSend(b *testing.B) {
 	for _, d := range storetest.Dialects() {
 		b.Run(d.String(), func(b *testing.B) {
 			db := storetest.Open(b, d)
-			t := &testing.T{}
-			f := newFixture(t, db, campaign.Options{})
+			f := newFixture(b, db, campaign.Options{})
 			db.Now = time.Now
 			st, _ := f.svc.Settings(sys)
 			st.SMTP.Host, st.SMTP.TLS, st.SMTP.Pool = f.sink.Addr, "none", 4

@@ -109,7 +109,7 @@ func (s *sinkSession) Data(r io.Reader) error {
 // fixture is the campaign service on a real database with the real
 // contact service making people, and a job runner.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	contacts *contact.Service
 	svc      *campaign.Service
@@ -122,7 +122,7 @@ type fixture struct {
 // noon is 12:00 in Tehran, outside the default quiet hours.
 var noon = time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC)
 
-func newFixture(t *testing.T, db *store.DB, opts campaign.Options) *fixture {
+func newFixture(t testing.TB, db *store.DB, opts campaign.Options) *fixture {
 	t.Helper()
 	f := &fixture{t: t, db: db, now: noon}
 	db.Now = func() time.Time {

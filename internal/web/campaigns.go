@@ -407,7 +407,7 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 		s.renderError(w, r, err)
 		return
 	}
-	if len(series) > 0 {
+	if len(series) > 1 { // one bucket is no line: the counts above say it
 		lc := chart.Line{Common: chart.Common{ID: "campaign", Title: p.T("campaigns.chart.title"), Desc: p.T("campaigns.chart.desc"),
 			RTL: p.Dir() == "rtl", Format: func(v float64) string { return p.Number(int64(v)) }}}
 		sent, opened, clicked := make([]float64, len(series)), make([]float64, len(series)), make([]float64, len(series))
