@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -128,6 +129,9 @@ func (c *client) get(path string) response {
 // csrfFrom first and copies the token out of the page, as a browser would.
 func (c *client) post(path, csrfFrom string, form url.Values, header ...string) response {
 	c.t.Helper()
+	// A copy: callers pass shared forms (package variables), which must
+	// not keep one session's token for the next test.
+	form = maps.Clone(form)
 	if form == nil {
 		form = url.Values{}
 	}
