@@ -51,16 +51,20 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if strings.HasSuffix(cfg.Addr, ":0") { // a random port: show the one we got
 		url = "http://" + ln.Addr().String()
 	}
-	fmt.Fprintf(env.stdout, "Pivand %s is running at %s (%s)\n", version, url, where)
+	// One write, so whoever reads the output sees the instructions with
+	// the address (a test watching for the address read them half-printed).
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "Pivand %s is running at %s (%s)\n", version, url, where)
 	if code := a.SetupCode(); code != "" {
-		fmt.Fprintf(env.stdout, "\nNo account exists yet. Create the first admin, either:\n")
-		fmt.Fprintf(env.stdout, "  in the browser: open %s/setup and enter the setup code %s\n", url, code)
+		fmt.Fprintf(&msg, "\nNo account exists yet. Create the first admin, either:\n")
+		fmt.Fprintf(&msg, "  in the browser: open %s/setup and enter the setup code %s\n", url, code)
 		dataFlag := "--data " + shellQuote(cfg.DataDir)
 		if cfg.DatabaseURL != "" {
 			dataFlag = "--database-url '…'"
 		}
-		fmt.Fprintf(env.stdout, "  or in a terminal: pivand user create %s --email you@example.com --password '…' --role admin\n\n", dataFlag)
+		fmt.Fprintf(&msg, "  or in a terminal: pivand user create %s --email you@example.com --password '…' --role admin\n\n", dataFlag)
 	}
-	fmt.Fprintf(env.stdout, "Press Ctrl+C to stop.\n")
+	msg.WriteString("Press Ctrl+C to stop.\n")
+	fmt.Fprint(env.stdout, msg.String())
 	return a.Run(ctx, ln)
 }
