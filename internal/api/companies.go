@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/pivand/pivand/internal/crm"
 )
@@ -56,17 +55,13 @@ var companyParams = []param{
 
 func (a *API) handleCompanyCreate(w http.ResponseWriter, r *http.Request) {
 	var in companyFields
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	c, err := a.contacts.CreateCompany(r.Context(), in.company())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/companies/"+strconv.FormatInt(c.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, c)
+	withCreate(a, w, r, &in, "/companies", func() (any, int64, error) {
+		c, err := a.contacts.CreateCompany(r.Context(), in.company())
+		if err != nil {
+			return nil, 0, err
+		}
+		return c, c.ID, nil
+	})
 }
 
 func (a *API) handleCompanyList(w http.ResponseWriter, r *http.Request) {

@@ -254,17 +254,13 @@ func (a *API) handleLeadList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleLeadCreate(w http.ResponseWriter, r *http.Request) {
 	var in sales.LeadInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	l, err := a.sales.CreateLead(r.Context(), in)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/leads/"+strconv.FormatInt(l.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, l)
+	withCreate(a, w, r, &in, "/leads", func() (any, int64, error) {
+		l, err := a.sales.CreateLead(r.Context(), in)
+		if err != nil {
+			return nil, 0, err
+		}
+		return l, l.ID, nil
+	})
 }
 
 func (a *API) handleLeadGet(w http.ResponseWriter, r *http.Request) {
@@ -313,17 +309,13 @@ func (a *API) handlePipelineList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handlePipelineCreate(w http.ResponseWriter, r *http.Request) {
 	var in sales.PipelineInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	p, err := a.sales.CreatePipeline(r.Context(), in)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/pipelines/"+strconv.FormatInt(p.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, p)
+	withCreate(a, w, r, &in, "/pipelines", func() (any, int64, error) {
+		p, err := a.sales.CreatePipeline(r.Context(), in)
+		if err != nil {
+			return nil, 0, err
+		}
+		return p, p.ID, nil
+	})
 }
 
 func (a *API) handlePipelineGet(w http.ResponseWriter, r *http.Request) {
@@ -505,17 +497,13 @@ func (in dealCreate) input() sales.DealInput {
 
 func (a *API) handleDealCreate(w http.ResponseWriter, r *http.Request) {
 	var in dealCreate
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	d, err := a.sales.CreateDeal(r.Context(), in.input())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/deals/"+strconv.FormatInt(d.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, d)
+	withCreate(a, w, r, &in, "/deals", func() (any, int64, error) {
+		d, err := a.sales.CreateDeal(r.Context(), in.input())
+		if err != nil {
+			return nil, 0, err
+		}
+		return d, d.ID, nil
+	})
 }
 
 func (a *API) handleDealGet(w http.ResponseWriter, r *http.Request) {
@@ -785,17 +773,13 @@ func (a *API) handleProductList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleProductCreate(w http.ResponseWriter, r *http.Request) {
 	var in sales.ProductInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	p, err := a.sales.CreateProduct(r.Context(), in)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/products/"+strconv.FormatInt(p.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, p)
+	withCreate(a, w, r, &in, "/products", func() (any, int64, error) {
+		p, err := a.sales.CreateProduct(r.Context(), in)
+		if err != nil {
+			return nil, 0, err
+		}
+		return p, p.ID, nil
+	})
 }
 
 func (a *API) handleProductGet(w http.ResponseWriter, r *http.Request) {
@@ -999,6 +983,22 @@ func withBodyConflict(a *API, w http.ResponseWriter, r *http.Request, in any, fn
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, out)
+}
+
+// withCreate decodes the body into in and answers 201 with what fn
+// creates and its Location, path + "/" + its id (path like "/leads").
+func withCreate(a *API, w http.ResponseWriter, r *http.Request, in any, path string, fn func() (any, int64, error)) {
+	if err := decodeJSON(r, in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out, id, err := fn()
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", apiBase+path+"/"+strconv.FormatInt(id, 10))
+	a.writeJSON(w, r, http.StatusCreated, out)
 }
 
 // withNoContent answers 204 when fn succeeds.

@@ -766,17 +766,13 @@ func (a *API) handlePolicyList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handlePolicyCreate(w http.ResponseWriter, r *http.Request) {
 	var in policyIn
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	p, err := a.desk.SavePolicy(r.Context(), in.policy(0))
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/sla-policies/"+strconv.FormatInt(p.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, p)
+	withCreate(a, w, r, &in, "/sla-policies", func() (any, int64, error) {
+		p, err := a.desk.SavePolicy(r.Context(), in.policy(0))
+		if err != nil {
+			return nil, 0, err
+		}
+		return p, p.ID, nil
+	})
 }
 
 func (a *API) handlePolicyGet(w http.ResponseWriter, r *http.Request) {
@@ -808,17 +804,13 @@ func (a *API) handleCalendarList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleCalendarCreate(w http.ResponseWriter, r *http.Request) {
 	var in calendarIn
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	c, err := a.desk.SaveCalendar(r.Context(), in.calendar(0))
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/calendars/"+strconv.FormatInt(c.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, c)
+	withCreate(a, w, r, &in, "/calendars", func() (any, int64, error) {
+		c, err := a.desk.SaveCalendar(r.Context(), in.calendar(0))
+		if err != nil {
+			return nil, 0, err
+		}
+		return c, c.ID, nil
+	})
 }
 
 func (a *API) handleCalendarGet(w http.ResponseWriter, r *http.Request) {
@@ -845,17 +837,13 @@ func (a *API) handleRuleList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleRuleCreate(w http.ResponseWriter, r *http.Request) {
 	var in escalationRuleIn
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	x, err := a.desk.SaveRule(r.Context(), in.rule(0))
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/escalation-rules/"+strconv.FormatInt(x.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, x)
+	withCreate(a, w, r, &in, "/escalation-rules", func() (any, int64, error) {
+		x, err := a.desk.SaveRule(r.Context(), in.rule(0))
+		if err != nil {
+			return nil, 0, err
+		}
+		return x, x.ID, nil
+	})
 }
 
 func (a *API) handleRuleUpdate(w http.ResponseWriter, r *http.Request) {
@@ -880,17 +868,13 @@ func (a *API) handleCannedList(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) handleCannedCreate(w http.ResponseWriter, r *http.Request) {
 	var in cannedIn
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	c, err := a.desk.SaveCannedReply(r.Context(), crm.CannedReply{Name: in.Name, Bodies: in.Bodies})
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Location", apiBase+"/canned-replies/"+strconv.FormatInt(c.ID, 10))
-	a.writeJSON(w, r, http.StatusCreated, c)
+	withCreate(a, w, r, &in, "/canned-replies", func() (any, int64, error) {
+		c, err := a.desk.SaveCannedReply(r.Context(), crm.CannedReply{Name: in.Name, Bodies: in.Bodies})
+		if err != nil {
+			return nil, 0, err
+		}
+		return c, c.ID, nil
+	})
 }
 
 func (a *API) handleCannedUpdate(w http.ResponseWriter, r *http.Request) {
