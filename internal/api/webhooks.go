@@ -168,37 +168,16 @@ func (a *API) handleWebhookSettingsSave(w http.ResponseWriter, r *http.Request) 
 }
 
 func (a *API) handleWebhook(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	sub, err := a.webhooks.Get(r.Context(), id)
-	a.answer(w, r, http.StatusOK, sub, err)
+	withID(a, w, r, func(id int64) (any, error) { return a.webhooks.Get(r.Context(), id) })
 }
 
 func (a *API) handleWebhookUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
 	var in crm.WebhookInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	sub, err := a.webhooks.Update(r.Context(), id, in)
-	a.answer(w, r, http.StatusOK, sub, err)
+	withBody(a, w, r, &in, func(id int64) (any, error) { return a.webhooks.Update(r.Context(), id, in) })
 }
 
 func (a *API) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	a.answer(w, r, http.StatusNoContent, nil, a.webhooks.Delete(r.Context(), id))
+	withNoContent(a, w, r, func(id int64) error { return a.webhooks.Delete(r.Context(), id) })
 }
 
 func (a *API) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
@@ -286,27 +265,12 @@ func (a *API) handleInboundHook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleInboundUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
 	var in crm.InboundHookInput
-	if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	h, err := a.webhooks.UpdateInbound(r.Context(), id, in)
-	a.answer(w, r, http.StatusOK, h, err)
+	withBody(a, w, r, &in, func(id int64) (any, error) { return a.webhooks.UpdateInbound(r.Context(), id, in) })
 }
 
 func (a *API) handleInboundDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	a.answer(w, r, http.StatusNoContent, nil, a.webhooks.DeleteInbound(r.Context(), id))
+	withNoContent(a, w, r, func(id int64) error { return a.webhooks.DeleteInbound(r.Context(), id) })
 }
 
 func (a *API) handleInboundRotate(w http.ResponseWriter, r *http.Request) {
