@@ -53,6 +53,7 @@ func salesRoutes(s *server, mux *http.ServeMux) {
 	read, write, manage, admin := crm.PermSalesRead, crm.PermSalesWrite, crm.PermSalesManage, crm.PermSettingsManage
 	mux.HandleFunc("GET /sales", s.can(read, s.handleSalesHome))
 	mux.HandleFunc("GET /sales/{$}", s.can(read, s.handleSalesHome))
+	mux.HandleFunc("GET /sales/board", s.can(read, s.handleSalesHome)) // the address the user guide names
 	mux.HandleFunc("GET /sales/board/{id}", s.can(read, s.handleBoard))
 	mux.HandleFunc("GET /sales/board/{id}/cards", s.can(read, s.handleBoardCards))
 	mux.HandleFunc("POST /sales/pipelines/default", s.can(admin, s.handleDefaultPipeline))

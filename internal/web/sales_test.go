@@ -85,6 +85,10 @@ func (sa *salesApp) seed(t *testing.T, c *client, admin *crm.User) salesFixture 
 		t.Fatalf("pipelines: %v %v", ps, err)
 	}
 	f.pipe = ps[0]
+	// The address the user guide names leads to the first pipeline's board.
+	if r := c.get("/sales/board"); r.status != http.StatusSeeOther || r.location() != "/sales/board/"+strconv.FormatInt(f.pipe.ID, 10) {
+		t.Fatalf("/sales/board: %d %q", r.status, r.location())
+	}
 	person, err := sa.contacts.CreateContact(ctx, &crm.Contact{FirstName: "سارا", LastName: "<کریمی>", Phones: []crm.Labeled{{Value: "09121234567"}},
 		Addresses: []crm.Address{{Street: "خیابان ولیعصر ۱۲", City: "تهران", Country: "IR"}}}, false)
 	if err != nil {
