@@ -73,9 +73,10 @@ func main() {
 		dir    = flag.String("dir", os.TempDir(), "where the SQLite database goes")
 		people = flag.Int("people", 1_000_000, "people to generate")
 		count  = flag.Int("count", 3, "counts per segment")
-		keep   = flag.Bool("keep", false, "keep the SQLite database (its path is printed)")
+		keep   = flag.Bool("keep", false, "keep the database (the SQLite path or the PostgreSQL URL with its schema is printed)")
 		only   = flag.String("only", "", "count only the segment with this name")
-		reuse  = flag.String("reuse", "", "count on this SQLite database, filled by an earlier -keep run, instead of filling a new one")
+		reuse  = flag.String("reuse", "", "count on this database (a SQLite path or a postgres:// URL with its search_path), filled by an earlier -keep run, instead of filling a new one")
+		expl   = flag.Bool("explain", false, "print each segment's compiled count query and the engine's plan for it (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite) instead of timing it")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -106,6 +107,17 @@ func main() {
 	}
 
 	svc := segment.New(db, segment.Options{})
+	if *expl {
+		for _, s := range segments {
+			if *only != "" && s.name != *only {
+				continue
+			}
+			if err := explain(ctx, db, svc, s.name, s.rules); err != nil {
+				fail(fmt.Errorf("%s: %w", s.name, err))
+			}
+		}
+		return
+	}
 	fmt.Printf("%-30s %10s %10s %10s %10s\n", "segment", "people", "best ms", "median ms", "cpu ms")
 	for _, s := range segments {
 		if *only != "" && s.name != *only {
@@ -178,6 +190,10 @@ func open(dbURL, dir string, keep bool) (string, func(), error) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
+	if keep {
+		fmt.Println("kept:", u.String())
+		return u.String(), func() { admin.Close() }, nil
+	}
 	return u.String(), func() {
 		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
 		admin.Close()
@@ -283,4 +299,43 @@ func fill(ctx context.Context, db *store.DB, n int) error {
 	}
 	analyze := "ANALYZE"
 	return db.Write(ctx, func(tx *store.Tx) error { _, err := tx.Exec(ctx, analyze); return err })
+}
+
+// explain prints the count query a segment compiles to and the plan the
+// engine picks for it: what to read before changing a compiler.
+func explain(ctx context.Context, db *store.DB, svc *segment.Service, name, rules string) error {
+	return db.Read(ctx, func(tx *store.Tx) error {
+		r, err := svc.Check(ctx, tx, []byte(rules))
+		if err != nil {
+			return err
+		}
+		q, err := tx.CompileRules(ctx, &r, tx.Now())
+		if err != nil {
+			return err
+		}
+		query := `SELECT COUNT(*) FROM contacts c WHERE ` + q.Where
+		prefix := `EXPLAIN QUERY PLAN `
+		if db.Dialect() == store.Postgres {
+			prefix = `EXPLAIN (ANALYZE, BUFFERS) `
+		}
+		fmt.Printf("== %s\n%s\n%v\n", name, query, q.Args)
+		rows, err := tx.Query(ctx, prefix+query, q.Args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			fmt.Println(vals[len(vals)-1])
+		}
+		return rows.Err()
+	})
 }
