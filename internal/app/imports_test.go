@@ -20,7 +20,8 @@ func TestImportDirection(t *testing.T) {
 	}
 	const mod = "github.com/pivand/pivand/"
 	domains := map[string]bool{"contact": true, "sales": true, "service": true, "desk": true, "marketing": true,
-		"loyalty": true, "club": true, "automation": true, "analytics": true, "order": true, "campaign": true, "segment": true}
+		"loyalty": true, "club": true, "automation": true, "analytics": true, "order": true, "campaign": true, "segment": true,
+		"workflow": true}
 	top := func(p string) string { // internal/contact/csv → contact
 		p = strings.TrimPrefix(p, mod)
 		p = strings.TrimPrefix(p, "internal/")
