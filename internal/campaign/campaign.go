@@ -100,6 +100,8 @@ type Input struct {
 	Content         map[string]crm.CampaignContent `json:"content"`
 	CouponBatchID   int64                          `json:"coupon_batch_id"`
 	AttributionDays int                            `json:"attribution_days"`
+	// AB makes the campaign an A/B test (nil: not one).
+	AB *crm.ABTest `json:"ab_test"`
 }
 
 func (s *Service) validate(in *Input) error {
@@ -173,6 +175,7 @@ func (s *Service) validate(in *Input) error {
 	if in.CouponBatchID < 0 {
 		v.Add("coupon_batch_id", "Must not be negative.")
 	}
+	validateAB(in, &v)
 	return v.Err()
 }
 
@@ -205,14 +208,14 @@ func (s *Service) Create(ctx context.Context, in Input) (*crm.Campaign, error) {
 func apply(c *crm.Campaign, in Input) {
 	c.Name, c.Channel, c.AudienceKind, c.AudienceID = in.Name, in.Channel, in.AudienceKind, in.AudienceID
 	c.FromName, c.FromAddress, c.DefaultLanguage, c.Content = in.FromName, in.FromAddress, in.DefaultLanguage, in.Content
-	c.CouponBatchID, c.AttributionDays = in.CouponBatchID, in.AttributionDays
+	c.CouponBatchID, c.AttributionDays, c.AB = in.CouponBatchID, in.AttributionDays, in.AB
 }
 
 // InputOf is a campaign's editable fields.
 func InputOf(c *crm.Campaign) Input {
 	return Input{Name: c.Name, Channel: c.Channel, AudienceKind: c.AudienceKind, AudienceID: c.AudienceID, FromName: c.FromName,
 		FromAddress: c.FromAddress, DefaultLanguage: c.DefaultLanguage, Content: c.Content, CouponBatchID: c.CouponBatchID,
-		AttributionDays: c.AttributionDays}
+		AttributionDays: c.AttributionDays, AB: c.AB}
 }
 
 // Update changes a draft (or paused) campaign. version, when not 0, must
@@ -239,6 +242,10 @@ func (s *Service) Update(ctx context.Context, id, version int64, in Input) (*crm
 		if c.Status == crm.CampaignPaused && (in.Channel != c.Channel || in.AudienceKind != c.AudienceKind || in.AudienceID != c.AudienceID) {
 			return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.",
 				Fields: map[string]string{"audience_id": "The channel and audience of a started campaign cannot change."}}
+		}
+		if c.Status == crm.CampaignPaused && !abEqual(in.AB, c.AB) {
+			return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.",
+				Fields: map[string]string{"ab_test": "The A/B test of a started campaign cannot change."}}
 		}
 		before := *c
 		apply(c, in)

@@ -41,6 +41,18 @@ func TestChildSender(t *testing.T) {
 // the one batch in flight at the kill is sent, and that batch is marked
 // failed (interrupted), never sent again (at most once).
 func TestKillMidSend(t *testing.T) {
+	killMidSend(t, false)
+}
+
+// TestKillMidSendAB is TestKillMidSend on an A/B test: the child sends
+// the test groups, the rest is sent variant B by hand, and the child is
+// killed halfway through the rest. The test and the rest together still
+// give each person one message at most.
+func TestKillMidSendAB(t *testing.T) {
+	killMidSend(t, true)
+}
+
+func killMidSend(t *testing.T, ab bool) {
 	if testing.Short() {
 		t.Skip("starts a process")
 	}
@@ -69,6 +81,22 @@ func TestKillMidSend(t *testing.T) {
 				ids[i] = f.person(fmt.Sprintf("P%d", i), fmt.Sprintf("p%d@example.com", i), "", "en", nil, "email")
 			}
 			c := f.emailCampaign("Crash", welcome)
+			killAt := 70
+			if ab {
+				in := abInput(false)
+				in.AB.TestPercent = 50
+				var err error
+				if c, err = f.svc.Create(sys, in); err != nil {
+					t.Fatal(err)
+				}
+				test := 0
+				for _, id := range ids {
+					if campaign.Split(c.ID, id, c.AB) >= 0 {
+						test++
+					}
+				}
+				killAt = test + (n-test)/2
+			}
 			if _, err := f.svc.Start(sys, c.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +104,7 @@ func TestKillMidSend(t *testing.T) {
 			cmd.Env = append(os.Environ(), childEnv+"="+url)
 			killed := make(chan int, 1)
 			f.sink.hook = func(k int) {
-				if k == 70 {
+				if k == killAt {
 					cmd.Process.Kill()
 					killed <- k
 				}
@@ -84,11 +112,26 @@ func TestKillMidSend(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			if ab { // the child sends the test groups; then B goes to the rest
+				for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+					if got, _ := f.svc.Get(sys, c.ID); got.Status == crm.CampaignWaiting {
+						break
+					}
+					if time.Now().After(deadline) {
+						cmd.Process.Kill()
+						t.Fatal("the test groups were not sent in a minute")
+					}
+				}
+				if _, err := f.svc.SendRest(sys, c.ID, 1); err != nil {
+					cmd.Process.Kill()
+					t.Fatal(err)
+				}
+			}
 			select {
 			case <-killed:
 			case <-time.After(60 * time.Second):
 				cmd.Process.Kill()
-				t.Fatal("the child sent fewer than 70 messages in a minute")
+				t.Fatalf("the child sent fewer than %d messages in a minute", killAt)
 			}
 			cmd.Wait()
 			f.sink.hook = nil
@@ -128,6 +171,9 @@ func TestKillMidSend(t *testing.T) {
 					interrupted++
 				case d.Status != crm.MessageSent:
 					t.Errorf("%s: %s %s", d.Address, d.Status, d.Reason)
+				}
+				if ab && (d.ABRest && d.Variant != 1 || !d.ABRest && d.Variant != campaign.Split(c.ID, id, c.AB)) {
+					t.Errorf("%s: variant %d (rest %v)", d.Address, d.Variant, d.ABRest)
 				}
 			}
 			// One batch (twice the pool: 4) at most was in flight.

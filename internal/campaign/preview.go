@@ -27,6 +27,11 @@ type Preview struct {
 // Preview renders a campaign for a person (contactID 0: sample data) in
 // lang ("" for the person's language, else the default).
 func (s *Service) Preview(ctx context.Context, id, contactID int64, lang string) (*Preview, error) {
+	return s.PreviewVariant(ctx, id, contactID, lang, 0)
+}
+
+// PreviewVariant is Preview of an A/B test's variant v (0 = A).
+func (s *Service) PreviewVariant(ctx context.Context, id, contactID int64, lang string, variant int) (*Preview, error) {
 	if err := crm.Authorize(ctx, crm.PermMarketingRead, false); err != nil {
 		return nil, err
 	}
@@ -69,7 +74,10 @@ func (s *Service) Preview(ctx context.Context, id, contactID int64, lang string)
 			}
 		}
 		var v crm.Validation
-		comp := Compile(c.Channel, lang, c.Content[lang], &v)
+		if variant < 0 || variant > 0 && (c.AB == nil || variant > len(c.AB.Variants)) {
+			return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"variant": "No such variant."}}
+		}
+		comp := Compile(c.Channel, lang, VariantContent(c, variant, lang), &v)
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -170,7 +178,10 @@ func (s *Service) Results(ctx context.Context, id int64) (*crm.CampaignResults, 
 		if !c.AudienceReady {
 			r.Audience = 0
 		}
-		return nil
+		if c.AB != nil {
+			r.Variants, err = variantResults(ctx, tx, c)
+		}
+		return err
 	})
 	return r, err
 }

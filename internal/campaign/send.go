@@ -55,6 +55,13 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 		}
 		return s.send(ctx, p.CampaignID)
 	})
+	r.Handle(JobDecide, func(ctx context.Context, j *jobs.Claimed) error {
+		var p sendPayload
+		if err := j.Decode(&p); err != nil {
+			return err
+		}
+		return s.decide(ctx, p.CampaignID)
+	})
 }
 
 // Start begins sending a draft campaign.
@@ -73,9 +80,9 @@ func (s *Service) Resume(ctx context.Context, id int64) (*crm.Campaign, error) {
 }
 
 // Cancel stops a campaign for good: everyone not sent yet is skipped
-// ("cancelled").
+// ("cancelled"), the rest of a waiting A/B test too.
 func (s *Service) Cancel(ctx context.Context, id int64) (*crm.Campaign, error) {
-	return s.transition(ctx, id, "campaign.cancel", []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused}, crm.CampaignCancelled)
+	return s.transition(ctx, id, "campaign.cancel", []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignWaiting}, crm.CampaignCancelled)
 }
 
 func (s *Service) transition(ctx context.Context, id int64, action string, from []string, to string) (*crm.Campaign, error) {
@@ -211,6 +218,9 @@ func (s *Service) send(ctx context.Context, id int64) error {
 				return err
 			}
 			if pending == 0 {
+				if done, err := s.testSent(ctx, tx, cur); err != nil || !done {
+					return err
+				}
 				if err := tx.SetCampaignStatus(ctx, id, crm.CampaignDone); err != nil {
 					return err
 				}
@@ -236,11 +246,21 @@ func (s *Service) send(ctx context.Context, id int64) error {
 // first transaction: all of it or none.
 func (s *Service) fillAudience(ctx context.Context, tx *store.Tx, c *crm.Campaign) error {
 	buf := make([]int64, 0, 1000)
+	var variants []int // an A/B test's split, nil otherwise
+	if c.AB != nil {
+		variants = make([]int, 0, 1000)
+	}
 	add := func(id int64) error {
 		buf = append(buf, id)
+		if variants != nil {
+			variants = append(variants, Split(c.ID, id, c.AB))
+		}
 		if len(buf) == cap(buf) {
-			_, err := tx.AddCampaignRecipients(ctx, c.ID, buf)
+			_, err := tx.AddCampaignRecipients(ctx, c.ID, buf, variants)
 			buf = buf[:0]
+			if variants != nil {
+				variants = variants[:0]
+			}
 			return err
 		}
 		return nil
@@ -259,7 +279,7 @@ func (s *Service) fillAudience(ctx context.Context, tx *store.Tx, c *crm.Campaig
 		return err
 	}
 	if len(buf) > 0 {
-		if _, err := tx.AddCampaignRecipients(ctx, c.ID, buf); err != nil {
+		if _, err := tx.AddCampaignRecipients(ctx, c.ID, buf, variants); err != nil {
 			return err
 		}
 	}
@@ -272,7 +292,8 @@ type sender struct {
 	c        *crm.Campaign
 	st       Settings
 	token    string
-	compiled map[string]*Compiled
+	compiled map[string]*Compiled   // variant A by language
+	variants []map[string]*Compiled // an A/B test's B, C, … by language
 	signer   *Signer
 	mailer   *Mailer
 	sms      SMSProvider
@@ -288,6 +309,19 @@ func (s *Service) newSender(ctx context.Context, c *crm.Campaign, st Settings, t
 		r.compiled[lang] = Compile(c.Channel, lang, content, &v)
 		if err := v.Err(); err != nil {
 			return nil, jobs.Permanent(err)
+		}
+	}
+	if c.AB != nil {
+		for i := range c.AB.Variants {
+			m := map[string]*Compiled{}
+			for lang := range c.Content {
+				var v crm.Validation
+				m[lang] = Compile(c.Channel, lang, VariantContent(c, i+1, lang), &v)
+				if err := v.Err(); err != nil {
+					return nil, jobs.Permanent(err)
+				}
+			}
+			r.variants = append(r.variants, m)
 		}
 	}
 	var err error
@@ -455,7 +489,11 @@ func (r *sender) prepare(ctx context.Context, tx *store.Tx, d *crm.CampaignDeliv
 	}
 	o := &outgoing{d: d}
 	unsub := r.s.opts.BaseURL + "/c/u/" + r.signer.Token("u", d.ID)
-	msg, err := r.compiled[lang].Render(DataFor(rd, lang, d.CouponCode, unsub))
+	comp := r.compiled[lang]
+	if d.Variant > 0 && d.Variant <= len(r.variants) {
+		comp = r.variants[d.Variant-1][lang]
+	}
+	msg, err := comp.Render(DataFor(rd, lang, d.CouponCode, unsub))
 	if err != nil {
 		d.Status, d.Reason = crm.MessageFailed, "template: "+err.Error()
 		_, err := tx.FinishDelivery(ctx, d, r.token)
@@ -612,6 +650,8 @@ func (r *sender) record(ctx context.Context, tx *store.Tx, o *outgoing) error {
 	switch {
 	case o.err == nil:
 		d.Status, d.Reason = crm.MessageSent, ""
+		until := tx.Now().AddDate(0, 0, r.c.AttributionDays)
+		d.AttributionUntil = &until
 	case errors.As(o.err, &se) && se.Permanent, jobs.IsPermanent(o.err):
 		d.Status, d.Reason = crm.MessageFailed, truncate(o.err.Error(), 300)
 		if se != nil && se.HardBounce() {
@@ -644,6 +684,9 @@ func (r *sender) record(ctx context.Context, tx *store.Tx, o *outgoing) error {
 		return nil
 	}
 	p := TimelinePayload{CampaignID: r.c.ID, Name: r.c.Name, Channel: r.c.Channel, DeliveryID: d.ID, Subject: o.subject}
+	if r.c.AB != nil {
+		p.Variant = VariantName(r.c.AB, d.Variant)
+	}
 	if r.c.Channel == ChannelSMS {
 		p.Subject = truncate(o.text, 200)
 	}
@@ -660,6 +703,7 @@ type TimelinePayload struct {
 	Subject    string `json:"subject,omitempty"` // the email's subject or the SMS text (≤ 200 characters)
 	URL        string `json:"url,omitempty"`     // the link clicked
 	Detail     string `json:"detail,omitempty"`  // a bounce's answer
+	Variant    string `json:"variant,omitempty"` // the A/B test variant sent
 }
 
 func truncate(s string, n int) string {

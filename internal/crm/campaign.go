@@ -9,13 +9,61 @@ const (
 	CampaignPaused    = "paused"
 	CampaignDone      = "done"
 	CampaignCancelled = "cancelled"
+	// CampaignWaiting: an A/B test's variants are sent; the rest of the
+	// audience waits for the winner.
+	CampaignWaiting = "waiting"
 
 	MessageQueued  = "queued"
 	MessageSending = "sending"
 	MessageSent    = "sent"
 	MessageFailed  = "failed"
 	MessageSkipped = "skipped"
+	// MessageHeld: in the rest of an A/B test's audience, waiting for the
+	// winner (then queued with its variant).
+	MessageHeld = "held"
 )
+
+// A/B test metrics: what picks the winner.
+const (
+	ABOpenRate  = "open_rate"  // opened / sent
+	ABClickRate = "click_rate" // clicked / sent
+	ABRevenue   = "revenue"    // attributed revenue / sent
+)
+
+// ABTest is a campaign's A/B test: variant A is the campaign's own
+// content, Variants are B, C, …; a share of the audience (TestPercent) is
+// split evenly between them, the winner is picked by Metric WaitHours
+// after the test messages are sent, and sent to the rest when AutoSend.
+type ABTest struct {
+	Variants    []ABVariant `json:"variants"`
+	TestPercent int         `json:"test_percent"`
+	Metric      string      `json:"metric"`
+	WaitHours   int         `json:"wait_hours"`
+	AutoSend    bool        `json:"auto_send"`
+}
+
+// ABVariant is one variant after A: per language, the fields it sets
+// replace A's (a variant may change only the subject).
+type ABVariant struct {
+	Name    string                     `json:"name"`
+	Content map[string]CampaignContent `json:"content"`
+}
+
+// VariantResults are one variant's figures over its test group (the rest
+// of the audience is not counted here).
+type VariantResults struct {
+	Variant   int              `json:"variant"` // 0 = A
+	Name      string           `json:"name"`
+	Audience  int64            `json:"audience"`
+	Sent      int64            `json:"sent"`
+	Opened    int64            `json:"opened"`
+	Clicked   int64            `json:"clicked"`
+	Orders    int64            `json:"orders"`
+	Revenue   map[string]int64 `json:"revenue"`
+	Winner    bool             `json:"winner"`
+	OpenRate  float64          `json:"open_rate"`  // of sent
+	ClickRate float64          `json:"click_rate"` // of sent
+}
 
 // CampaignContent is a campaign's message in one language. Email uses
 // Subject, HTML and Text; SMS uses SMS. Each is a template (see
@@ -41,14 +89,20 @@ type Campaign struct {
 	Content         map[string]CampaignContent `json:"content"`
 	CouponBatchID   int64                      `json:"coupon_batch_id"`
 	AttributionDays int                        `json:"attribution_days"`
-	AudienceCount   int64                      `json:"audience_count"`
-	AudienceReady   bool                       `json:"-"`
-	StartedAt       *time.Time                 `json:"started_at"`
-	FinishedAt      *time.Time                 `json:"finished_at"`
-	CreatedBy       int64                      `json:"created_by"`
-	Version         int64                      `json:"version"`
-	CreatedAt       time.Time                  `json:"created_at"`
-	UpdatedAt       time.Time                  `json:"updated_at"`
+	// AB is the A/B test, nil when the campaign is not one. ABWinner is
+	// the chosen variant (-1 until chosen).
+	AB            *ABTest    `json:"ab_test"`
+	ABWinner      int        `json:"ab_winner"`
+	ABDecideAt    *time.Time `json:"ab_decide_at"`
+	ABDecidedAt   *time.Time `json:"ab_decided_at"`
+	AudienceCount int64      `json:"audience_count"`
+	AudienceReady bool       `json:"-"`
+	StartedAt     *time.Time `json:"started_at"`
+	FinishedAt    *time.Time `json:"finished_at"`
+	CreatedBy     int64      `json:"created_by"`
+	Version       int64      `json:"version"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // CampaignDelivery is the one record of a campaign's message to one person.
@@ -63,19 +117,25 @@ type CampaignDelivery struct {
 	CouponCode     string     `json:"coupon_code,omitempty"`
 	CouponID       int64      `json:"-"`
 	Attempts       int        `json:"attempts"`
+	Variant        int        `json:"variant"` // A/B variant (0 = A); -1 while held
+	ABRest         bool       `json:"ab_rest"` // sent to the rest of an A/B test's audience
 	SentAt         *time.Time `json:"sent_at"`
 	OpenedAt       *time.Time `json:"opened_at"`
 	ClickedAt      *time.Time `json:"clicked_at"`
 	UnsubscribedAt *time.Time `json:"unsubscribed_at"`
 	BouncedAt      *time.Time `json:"bounced_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// AttributionUntil ends the window in which the person's orders count
+	// as the campaign's revenue.
+	AttributionUntil *time.Time `json:"attribution_until"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
 // CampaignResults are a campaign's counts. Audience = Sent + Failed +
-// Skipped + Pending.
+// Skipped + Pending + Held.
 type CampaignResults struct {
 	Audience     int64 `json:"audience"`
 	Pending      int64 `json:"pending"` // queued or being sent
+	Held         int64 `json:"held"`    // the rest of an A/B test's audience, waiting for the winner
 	Sent         int64 `json:"sent"`
 	Failed       int64 `json:"failed"`
 	Skipped      int64 `json:"skipped"`
@@ -90,6 +150,9 @@ type CampaignResults struct {
 	Orders  int64            `json:"orders"`
 	// SkipReasons counts skipped deliveries by reason.
 	SkipReasons map[string]int64 `json:"skip_reasons"`
+	// Variants are an A/B test's variants over their test groups (nil
+	// when the campaign is not a test).
+	Variants []VariantResults `json:"variants,omitempty"`
 }
 
 // CampaignPoint is one bucket of a campaign's activity over time.

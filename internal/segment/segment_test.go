@@ -335,7 +335,8 @@ func TestFields(t *testing.T) {
 			tested[c.field] = true
 		}
 		for _, n := range store.ConditionFieldNames() {
-			if !tested[n] && n != "lists" && !strings.HasPrefix(n, "consent.") {
+			// campaigns.* are tested in campaigns_test.go.
+			if !tested[n] && n != "lists" && !strings.HasPrefix(n, "consent.") && !strings.HasPrefix(n, "campaigns.") {
 				t.Errorf("field %s has no test case", n)
 			}
 		}

@@ -16,20 +16,29 @@ import (
 // events and the campaign suppression list. Migration 0018.
 
 const campaignColumns = `id, name, channel, status, audience_kind, audience_id, from_name, from_address, default_language, content,
-	coupon_batch_id, attribution_days, audience_count, audience_ready, started_at, finished_at, COALESCE(created_by, 0), version, created_at, updated_at`
+	coupon_batch_id, attribution_days, audience_count, audience_ready, started_at, finished_at, COALESCE(created_by, 0), version, created_at, updated_at,
+	ab_test, ab_winner, ab_decide_at, ab_decided_at`
 
 func scanCampaign(row rowScanner) (*crm.Campaign, error) {
 	var (
 		c               crm.Campaign
-		content         string
+		content, ab     string
 		started, finish sql.NullTime
+		decide, decided sql.NullTime
 	)
 	err := row.Scan(&c.ID, &c.Name, &c.Channel, &c.Status, &c.AudienceKind, &c.AudienceID, &c.FromName, &c.FromAddress, &c.DefaultLanguage,
 		&content, &c.CouponBatchID, &c.AttributionDays, &c.AudienceCount, &c.AudienceReady, &started, &finish, &c.CreatedBy, &c.Version,
-		&c.CreatedAt, &c.UpdatedAt)
+		&c.CreatedAt, &c.UpdatedAt, &ab, &c.ABWinner, &decide, &decided)
 	if err != nil {
 		return nil, err
 	}
+	if ab != "" {
+		c.AB = &crm.ABTest{}
+		if err := json.Unmarshal([]byte(ab), c.AB); err != nil {
+			return nil, fmt.Errorf("campaign %d ab_test: %w", c.ID, err)
+		}
+	}
+	c.ABDecideAt, c.ABDecidedAt = nullTimePtr(decide), nullTimePtr(decided)
 	c.Content = map[string]crm.CampaignContent{}
 	if err := json.Unmarshal([]byte(content), &c.Content); err != nil {
 		return nil, fmt.Errorf("campaign %d content: %w", c.ID, err)
@@ -45,12 +54,16 @@ func (tx *Tx) InsertCampaign(ctx context.Context, c *crm.Campaign) error {
 	if err != nil {
 		return err
 	}
-	c.CreatedAt, c.UpdatedAt, c.Version = tx.now, tx.now, 1
+	ab, err := abJSON(c.AB)
+	if err != nil {
+		return err
+	}
+	c.CreatedAt, c.UpdatedAt, c.Version, c.ABWinner = tx.now, tx.now, 1, -1
 	c.ID, err = tx.InsertID(ctx, `INSERT INTO campaigns (name, channel, status, audience_kind, audience_id, from_name, from_address,
-		default_language, content, coupon_batch_id, attribution_days, created_by, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+		default_language, content, coupon_batch_id, attribution_days, created_by, version, created_at, updated_at, ab_test)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
 		c.Name, c.Channel, c.Status, c.AudienceKind, c.AudienceID, c.FromName, c.FromAddress, c.DefaultLanguage, string(content),
-		c.CouponBatchID, c.AttributionDays, nullID(c.CreatedBy), tx.now, tx.now)
+		c.CouponBatchID, c.AttributionDays, nullID(c.CreatedBy), tx.now, tx.now, ab)
 	return err
 }
 
@@ -60,13 +73,61 @@ func (tx *Tx) UpdateCampaign(ctx context.Context, c *crm.Campaign) error {
 	if err != nil {
 		return err
 	}
+	ab, err := abJSON(c.AB)
+	if err != nil {
+		return err
+	}
 	c.UpdatedAt = tx.now
 	c.Version++
 	return tx.expectOneRow(ctx, "Campaign", `UPDATE campaigns SET name = ?, channel = ?, audience_kind = ?, audience_id = ?, from_name = ?,
-		from_address = ?, default_language = ?, content = ?, coupon_batch_id = ?, attribution_days = ?, version = ?, updated_at = ?
-		WHERE id = ?`,
+		from_address = ?, default_language = ?, content = ?, coupon_batch_id = ?, attribution_days = ?, version = ?, updated_at = ?,
+		ab_test = ? WHERE id = ?`,
 		c.Name, c.Channel, c.AudienceKind, c.AudienceID, c.FromName, c.FromAddress, c.DefaultLanguage, string(content), c.CouponBatchID,
-		c.AttributionDays, c.Version, tx.now, c.ID)
+		c.AttributionDays, c.Version, tx.now, ab, c.ID)
+}
+
+func abJSON(ab *crm.ABTest) (string, error) {
+	if ab == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(ab)
+	return string(b), err
+}
+
+// SetCampaignABDecideAt records when an A/B test's winner is to be picked.
+func (tx *Tx) SetCampaignABDecideAt(ctx context.Context, id int64, at time.Time) error {
+	return tx.expectOneRow(ctx, "Campaign", `UPDATE campaigns SET ab_decide_at = ?, updated_at = ? WHERE id = ?`, at.UTC(), tx.now, id)
+}
+
+// SetCampaignABWinner records an A/B test's winner (once: false when one
+// was chosen already).
+func (tx *Tx) SetCampaignABWinner(ctx context.Context, id int64, variant int) (bool, error) {
+	res, err := tx.Exec(ctx, `UPDATE campaigns SET ab_winner = ?, ab_decided_at = ?, updated_at = ?, version = version + 1
+		WHERE id = ? AND ab_winner < 0`, variant, tx.now, tx.now, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseHeldDeliveries queues the rest of an A/B test's audience with
+// the variant chosen for them; it returns how many.
+func (tx *Tx) ReleaseHeldDeliveries(ctx context.Context, campaignID int64, variant int) (int64, error) {
+	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = 'queued', variant = ?, next_at = ?, updated_at = ?
+		WHERE campaign_id = ? AND status = 'held'`, variant, tx.now, tx.now, campaignID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// CampaignHeld counts the deliveries of a campaign held for an A/B
+// test's winner.
+func (tx *Tx) CampaignHeld(ctx context.Context, campaignID int64) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM campaign_deliveries WHERE campaign_id = ? AND status = 'held'`, campaignID).Scan(&n)
+	return n, tx.db.wrap("campaign held", err)
 }
 
 // FindCampaign returns a campaign; with lock the row stays locked until
@@ -159,22 +220,35 @@ func (tx *Tx) ReleaseCampaignLease(ctx context.Context, id int64, token string) 
 
 // AddCampaignRecipients adds queued delivery rows for contacts; a person
 // already in the campaign is not added again. It returns the rows added.
-func (tx *Tx) AddCampaignRecipients(ctx context.Context, campaignID int64, contactIDs []int64) (int64, error) {
+// variants, when not nil, gives each person's A/B variant: -1 holds the
+// person for the test's winner (status held, ab_rest).
+func (tx *Tx) AddCampaignRecipients(ctx context.Context, campaignID int64, contactIDs []int64, variants []int) (int64, error) {
 	var added int64
 	for len(contactIDs) > 0 {
 		n := min(len(contactIDs), 200)
 		batch := contactIDs[:n]
 		contactIDs = contactIDs[n:]
+		var vs []int
+		if variants != nil {
+			vs, variants = variants[:n], variants[n:]
+		}
 		var sb strings.Builder
-		args := make([]any, 0, n*5)
+		args := make([]any, 0, n*8)
 		for i, id := range batch {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, 'queued', ?, ?, ?)")
-			args = append(args, campaignID, id, tx.now, tx.now, tx.now)
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			status, variant, rest := "queued", 0, false
+			if vs != nil {
+				variant = vs[i]
+			}
+			if variant < 0 {
+				status, rest = crm.MessageHeld, true
+			}
+			args = append(args, campaignID, id, status, variant, rest, tx.now, tx.now, tx.now)
 		}
-		res, err := tx.Exec(ctx, `INSERT INTO campaign_deliveries (campaign_id, contact_id, status, next_at, created_at, updated_at)
+		res, err := tx.Exec(ctx, `INSERT INTO campaign_deliveries (campaign_id, contact_id, status, variant, ab_rest, next_at, created_at, updated_at)
 			VALUES `+sb.String()+` ON CONFLICT (campaign_id, contact_id) DO NOTHING`, args...)
 		if err != nil {
 			return added, fmt.Errorf("store: add campaign recipients: %w", err)
@@ -227,7 +301,7 @@ func (tx *Tx) FailInterruptedDeliveries(ctx context.Context, campaignID int64, t
 func (tx *Tx) ClaimDeliveries(ctx context.Context, campaignID int64, token string, n int) ([]*crm.CampaignDelivery, error) {
 	rows, err := tx.Query(ctx, `UPDATE campaign_deliveries SET status = 'sending', claim_token = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id IN (SELECT id FROM campaign_deliveries WHERE campaign_id = ? AND status = 'queued' AND next_at <= ? ORDER BY id LIMIT ?)
-		RETURNING id, contact_id, attempts`, token, tx.now, campaignID, tx.now, n)
+		RETURNING id, contact_id, attempts, variant, ab_rest`, token, tx.now, campaignID, tx.now, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim deliveries: %w", err)
 	}
@@ -235,7 +309,7 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, campaignID int64, token strin
 	var out []*crm.CampaignDelivery
 	for rows.Next() {
 		d := &crm.CampaignDelivery{CampaignID: campaignID, Status: crm.MessageSending}
-		if err := rows.Scan(&d.ID, &d.ContactID, &d.Attempts); err != nil {
+		if err := rows.Scan(&d.ID, &d.ContactID, &d.Attempts, &d.Variant, &d.ABRest); err != nil {
 			return nil, tx.db.wrap("claim deliveries", err)
 		}
 		out = append(out, d)
@@ -247,9 +321,12 @@ func (tx *Tx) ClaimDeliveries(ctx context.Context, campaignID int64, token strin
 // or skipped), only while token still holds it; ok false means another
 // sender took it over.
 func (tx *Tx) FinishDelivery(ctx context.Context, d *crm.CampaignDelivery, token string) (bool, error) {
-	var sent any
+	var sent, until any
 	if d.Status == crm.MessageSent {
 		sent = tx.now
+		if d.AttributionUntil != nil {
+			until = d.AttributionUntil.UTC()
+		}
 	}
 	var bounced any
 	if d.BouncedAt != nil {
@@ -260,8 +337,8 @@ func (tx *Tx) FinishDelivery(ctx context.Context, d *crm.CampaignDelivery, token
 		coupon = couponIDArg(d)
 	}
 	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = ?, reason = ?, address = ?, language = ?, coupon_id = COALESCE(?, coupon_id),
-		coupon_code = ?, sent_at = ?, bounced_at = ?, updated_at = ? WHERE id = ? AND status = 'sending' AND claim_token = ?`,
-		d.Status, d.Reason, d.Address, d.Language, coupon, d.CouponCode, sent, bounced, tx.now, d.ID, token)
+		coupon_code = ?, sent_at = ?, bounced_at = ?, attribution_until = ?, updated_at = ? WHERE id = ? AND status = 'sending' AND claim_token = ?`,
+		d.Status, d.Reason, d.Address, d.Language, coupon, d.CouponCode, sent, bounced, until, tx.now, d.ID, token)
 	if err != nil {
 		return false, fmt.Errorf("store: finish delivery: %w", err)
 	}
@@ -285,11 +362,11 @@ func (tx *Tx) RequeueDelivery(ctx context.Context, id int64, token, reason strin
 	return err
 }
 
-// SkipQueuedDeliveries marks every queued delivery of a campaign skipped
-// with reason (a cancelled campaign); it returns how many.
+// SkipQueuedDeliveries marks every queued or held delivery of a campaign
+// skipped with reason (a cancelled campaign); it returns how many.
 func (tx *Tx) SkipQueuedDeliveries(ctx context.Context, campaignID int64, reason string) (int64, error) {
 	res, err := tx.Exec(ctx, `UPDATE campaign_deliveries SET status = 'skipped', reason = ?, updated_at = ?
-		WHERE campaign_id = ? AND status = 'queued'`, reason, tx.now, campaignID)
+		WHERE campaign_id = ? AND status IN ('queued', 'held')`, reason, tx.now, campaignID)
 	if err != nil {
 		return 0, err
 	}
@@ -388,18 +465,19 @@ func (tx *Tx) CampaignMessagesSince(ctx context.Context, channel string, since t
 }
 
 const deliveryColumns = `id, campaign_id, contact_id, status, reason, address, language, coupon_code, attempts, sent_at, opened_at,
-	clicked_at, unsubscribed_at, bounced_at, updated_at`
+	clicked_at, unsubscribed_at, bounced_at, updated_at, variant, ab_rest, attribution_until`
 
 func scanDelivery(row rowScanner) (*crm.CampaignDelivery, error) {
 	var (
 		d                          crm.CampaignDelivery
 		sent, opened, clicked, uns sql.NullTime
-		bounced                    sql.NullTime
+		bounced, until             sql.NullTime
 	)
 	if err := row.Scan(&d.ID, &d.CampaignID, &d.ContactID, &d.Status, &d.Reason, &d.Address, &d.Language, &d.CouponCode, &d.Attempts,
-		&sent, &opened, &clicked, &uns, &bounced, &d.UpdatedAt); err != nil {
+		&sent, &opened, &clicked, &uns, &bounced, &d.UpdatedAt, &d.Variant, &d.ABRest, &until); err != nil {
 		return nil, err
 	}
+	d.AttributionUntil = nullTimePtr(until)
 	d.SentAt, d.OpenedAt, d.ClickedAt, d.UnsubscribedAt, d.BouncedAt = nullTimePtr(sent), nullTimePtr(opened), nullTimePtr(clicked),
 		nullTimePtr(uns), nullTimePtr(bounced)
 	d.UpdatedAt = d.UpdatedAt.UTC()
@@ -463,7 +541,17 @@ func (tx *Tx) RecordCampaignEvent(ctx context.Context, d *crm.CampaignDelivery, 
 	n, err := res.RowsAffected()
 	if kind == "clicked" && n == 1 {
 		// A click proves an open (images may be blocked).
-		_, err = tx.Exec(ctx, `UPDATE campaign_deliveries SET opened_at = ? WHERE id = ? AND opened_at IS NULL`, tx.now, d.ID)
+		if _, err = tx.Exec(ctx, `UPDATE campaign_deliveries SET opened_at = ? WHERE id = ? AND opened_at IS NULL`, tx.now, d.ID); err != nil {
+			return false, err
+		}
+		// The attribution window runs from the first click when that ends
+		// it later than the send did.
+		var days int
+		if err := tx.QueryRow(ctx, `SELECT attribution_days FROM campaigns WHERE id = ?`, d.CampaignID).Scan(&days); err != nil {
+			return false, tx.db.wrap("campaign attribution", err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE campaign_deliveries SET attribution_until = ? WHERE id = ? AND sent_at IS NOT NULL`,
+			tx.now.AddDate(0, 0, days), d.ID)
 	}
 	return n == 1, err
 }
@@ -473,11 +561,12 @@ func (tx *Tx) CampaignResults(ctx context.Context, campaignID int64) (*crm.Campa
 	r := &crm.CampaignResults{Revenue: map[string]int64{}, SkipReasons: map[string]int64{}}
 	err := tx.QueryRow(ctx, `SELECT COUNT(*),
 		COALESCE(SUM(CASE WHEN status IN ('queued', 'sending') THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'held' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END), 0),
 		COUNT(opened_at), COUNT(clicked_at), COUNT(unsubscribed_at), COUNT(bounced_at)
-		FROM campaign_deliveries WHERE campaign_id = ?`, campaignID).Scan(&r.Audience, &r.Pending, &r.Sent, &r.Failed, &r.Skipped,
+		FROM campaign_deliveries WHERE campaign_id = ?`, campaignID).Scan(&r.Audience, &r.Pending, &r.Held, &r.Sent, &r.Failed, &r.Skipped,
 		&r.Opened, &r.Clicked, &r.Unsubscribed, &r.Bounced)
 	if err != nil {
 		return nil, tx.db.wrap("campaign results", err)
@@ -495,7 +584,81 @@ func (tx *Tx) CampaignResults(ctx context.Context, campaignID int64) (*crm.Campa
 		}
 		r.SkipReasons[reason] = n
 	}
-	return r, tx.db.wrap("campaign skips", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, tx.db.wrap("campaign skips", err)
+	}
+	rev, err := tx.CampaignRevenue(ctx, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range rev {
+		r.Orders += x.Orders
+		r.Revenue[x.Currency] += x.Amount
+	}
+	return r, nil
+}
+
+// RevenueRow is the revenue attributed to one variant group of a
+// campaign in one currency.
+type RevenueRow struct {
+	Variant  int
+	Rest     bool // the rest of an A/B test's audience
+	Currency string
+	Orders   int64
+	Amount   int64 // minor units, net of returns
+}
+
+// CampaignRevenue is the revenue attributed to a campaign: the orders of
+// each person sent the message, placed from the send until the end of
+// the delivery's attribution window (attribution_until: the send or the
+// first click plus the campaign's attribution days), fully returned
+// orders left out and the rest net of returns, by variant group and
+// currency. It is read from the orders as they are now, so a return
+// lowers it at once. A campaign has one delivery per person, so an
+// order counts once per campaign; an order within the windows of two
+// campaigns counts in both.
+func (tx *Tx) CampaignRevenue(ctx context.Context, campaignID int64) ([]RevenueRow, error) {
+	rows, err := tx.Query(ctx, `SELECT d.variant, d.ab_rest, o.currency, COUNT(*), SUM(o.total - o.returned_total)
+		FROM campaign_deliveries d JOIN orders o ON o.contact_id = d.contact_id
+			AND o.placed_at >= d.sent_at AND o.placed_at < d.attribution_until
+		WHERE d.campaign_id = ? AND d.sent_at IS NOT NULL AND d.attribution_until IS NOT NULL AND d.contact_id <> 0
+			AND o.status <> 'returned'
+		GROUP BY d.variant, d.ab_rest, o.currency ORDER BY d.variant, d.ab_rest, o.currency`, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RevenueRow
+	for rows.Next() {
+		var x RevenueRow
+		if err := rows.Scan(&x.Variant, &x.Rest, &x.Currency, &x.Orders, &x.Amount); err != nil {
+			return nil, tx.db.wrap("campaign revenue", err)
+		}
+		out = append(out, x)
+	}
+	return out, tx.db.wrap("campaign revenue", rows.Err())
+}
+
+// CampaignVariantCounts counts the test group of each A/B variant of a
+// campaign: audience, sent, opened and clicked (the rest of the audience
+// is left out).
+func (tx *Tx) CampaignVariantCounts(ctx context.Context, campaignID int64) ([]crm.VariantResults, error) {
+	rows, err := tx.Query(ctx, `SELECT variant, COUNT(*), COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0),
+		COUNT(opened_at), COUNT(clicked_at)
+		FROM campaign_deliveries WHERE campaign_id = ? AND NOT ab_rest GROUP BY variant ORDER BY variant`, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []crm.VariantResults
+	for rows.Next() {
+		v := crm.VariantResults{Revenue: map[string]int64{}}
+		if err := rows.Scan(&v.Variant, &v.Audience, &v.Sent, &v.Opened, &v.Clicked); err != nil {
+			return nil, tx.db.wrap("campaign variants", err)
+		}
+		out = append(out, v)
+	}
+	return out, tx.db.wrap("campaign variants", rows.Err())
 }
 
 // CampaignTimes returns the times of a campaign's sends and of its
