@@ -39,6 +39,7 @@ import (
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/web"
 	"github.com/pivand/pivand/internal/webhook"
+	"github.com/pivand/pivand/internal/workflow"
 )
 
 // App is a running Pivand: database, services and HTTP handler.
@@ -70,6 +71,9 @@ type App struct {
 
 	// Campaigns are email and SMS campaigns to a segment, a list or everyone.
 	Campaigns *campaign.Service
+
+	// Workflows are the automations: triggers, conditions, durable steps.
+	Workflows *workflow.Service
 
 	mu        sync.Mutex
 	setupCode string // one-time code for the first-run page; "" once a user exists
@@ -132,6 +136,9 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Campaigns = campaign.New(db, campaign.Options{Audience: a.Segments.Members, BaseURL: cfg.BaseURL, Logger: logger})
 	a.Campaigns.RegisterJobs(a.Jobs) // sending, batch by batch, resumed after a restart
 	a.Campaigns.Subscribe(a.Events)  // deliveries follow merged and erased people
+	a.Workflows = workflow.New(db, workflow.Options{Actions: workflowActions{a}, Check: a.checkRules, Location: a.businessLocation, Logger: logger})
+	a.Workflows.Subscribe(a.Events)  // triggers: enrols records in runs
+	a.Workflows.RegisterJobs(a.Jobs) // steps, waits and schedules
 	a.Reports = report.New(db, report.Options{Logger: logger})
 	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})

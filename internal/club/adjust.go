@@ -13,6 +13,9 @@ import (
 type Adjustment struct {
 	Points int64  `json:"points"` // positive adds, negative takes away
 	Reason string `json:"reason"` // required: kept in the ledger and the audit log
+	// Key, when set, makes the adjustment happen once: a second Adjust
+	// with the same key changes nothing (workflows pass run + step).
+	Key string `json:"-"`
 }
 
 // adjustedPayload is what club.points_adjusted carries.
@@ -51,7 +54,13 @@ func (s *Service) Adjust(ctx context.Context, memberID int64, in Adjustment) (*M
 		}
 		before := *m
 		actor := crm.UserIDFromContext(ctx)
-		e := &Entry{Kind: KindAdjust, Reason: in.Reason, ActorID: actor}
+		e := &Entry{Kind: KindAdjust, Reason: in.Reason, ActorID: actor, IdemKey: in.Key}
+		if in.Key != "" {
+			if done, err := tx.ClubEntryExists(ctx, in.Key); err != nil || done {
+				out = m
+				return err
+			}
+		}
 		if in.Points > 0 {
 			c, err := s.config(ctx, tx, m.ProgramID)
 			if err != nil {

@@ -84,10 +84,10 @@ var DateFieldNames = []string{"contact.birthday", "orders.last_date", "deal.expe
 // ChangeFields are the fields a field_changed trigger may watch, per
 // object: the names the record's update events list as changed.
 var ChangeFields = map[string][]string{
-	ObjectContact: {"first_name", "last_name", "email", "phone", "owner_id", "company_id", "job_title", "tags", "language", "birthday", "custom"},
-	ObjectCompany: {"name", "domain", "owner_id", "industry", "tags", "custom"},
-	ObjectDeal:    {"title", "value", "owner_id", "stage_id", "status", "expected_close", "tags", "custom"},
-	ObjectTicket:  {"status", "priority", "category", "assignee_id", "team_id"},
+	ObjectContact: {"first_name", "last_name", "emails", "phones", "birthday", "language", "source", "owner_id", "tags", "memberships", "company_ids", "custom"},
+	ObjectCompany: {"name", "domain", "industry", "size", "owner_id", "tags", "custom"},
+	ObjectDeal:    {"title", "value", "owner_id", "stage_id", "status", "expected_close", "source", "tags", "custom"},
+	ObjectTicket:  {"status", "priority", "category", "assignee_id", "tags", "custom"},
 }
 
 // Trigger says when a workflow starts a run. Which fields apply follows
@@ -144,9 +144,10 @@ var StepKinds = []string{StepTask, StepAssign, StepUpdateField, StepAddTag, Step
 
 // UpdateFields are the fields update_field may set, per object.
 var UpdateFields = map[string][]string{
-	ObjectContact: {"job_title", "language", "owner_id", "lifecycle"},
-	ObjectDeal:    {"owner_id", "expected_close"},
-	ObjectTicket:  {"priority", "category", "status"},
+	ObjectContact: {"language", "source", "birthday"},
+	ObjectCompany: {"industry", "domain"},
+	ObjectDeal:    {"expected_close", "source"},
+	ObjectTicket:  {"priority", "category"},
 }
 
 // Assignment modes.

@@ -443,7 +443,7 @@ func (s *Service) act(ctx context.Context, run *store.WorkflowRunRow, path strin
 		}
 		ta := TaskAction{Title: st.Title, Body: st.Body, UserID: user, ContactID: t.ContactID, Object: t.Object, RecordID: t.RecordID, Key: key}
 		if st.DueDays > 0 {
-			due := time.Now().UTC().AddDate(0, 0, st.DueDays)
+			due := s.db.Now().UTC().AddDate(0, 0, st.DueDays)
 			ta.Due = &due
 		}
 		return a.CreateTask(ctx, ta)
@@ -553,7 +553,7 @@ func (s *Service) wait(ctx context.Context, run *store.WorkflowRunRow, p stepJob
 	if w == nil {
 		return s.fail(ctx, run, p.Path, st.Kind, 1, fmt.Errorf("the wait has no length"))
 	}
-	now := time.Now().UTC()
+	now := s.db.Now().UTC()
 	if prev == nil || p.Until.IsZero() {
 		// Start waiting.
 		var until time.Time
