@@ -31,6 +31,7 @@ import (
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/insight"
 	"github.com/pivand/pivand/internal/jobs"
+	"github.com/pivand/pivand/internal/leadform"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
 	"github.com/pivand/pivand/internal/sales"
@@ -74,6 +75,9 @@ type App struct {
 
 	// Workflows are the automations: triggers, conditions, durable steps.
 	Workflows *workflow.Service
+
+	// LeadForms are the lead capture forms and the lead scoring.
+	LeadForms *leadform.Service
 
 	mu        sync.Mutex
 	setupCode string // one-time code for the first-run page; "" once a user exists
@@ -139,6 +143,10 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Workflows = workflow.New(db, workflow.Options{Actions: workflowActions{a}, Check: a.checkRules, Location: a.businessLocation, Logger: logger})
 	a.Workflows.Subscribe(a.Events)  // triggers: enrols records in runs
 	a.Workflows.RegisterJobs(a.Jobs) // steps, waits and schedules
+	a.LeadForms = leadform.New(db, leadform.Options{Person: a.Contacts.PersonForForm, Lead: a.leadForForm, Mail: a.Campaigns.SendMail,
+		Validate: validateScoreCondition, BaseURL: cfg.BaseURL, Region: a.Contacts.Region(), Logger: logger})
+	a.LeadForms.RegisterJobs(a.Jobs) // double opt-in mail, score recompute
+	a.LeadForms.Subscribe(a.Events)  // a person's score follows the events about them
 	a.Reports = report.New(db, report.Options{Logger: logger})
 	a.Reports.Subscribe(a.Events) // marks the days and customers orders, returns and merges change
 	a.Insight = insight.New(db, insight.Options{Logger: logger})
