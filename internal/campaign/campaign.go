@@ -317,10 +317,10 @@ func (s *Service) Deliveries(ctx context.Context, id int64, status string, p crm
 		return nil, "", err
 	}
 	switch status {
-	case "", crm.MessageQueued, crm.MessageSending, crm.MessageSent, crm.MessageFailed, crm.MessageSkipped:
+	case "", crm.MessageQueued, crm.MessageSending, crm.MessageSent, crm.MessageFailed, crm.MessageSkipped, crm.MessageHeld:
 	default:
 		return nil, "", &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"status": "Use queued, sending, sent, failed or skipped."}}
+			Fields: map[string]string{"status": "Use queued, sending, sent, failed, skipped or held."}}
 	}
 	var (
 		out  []*crm.CampaignDelivery

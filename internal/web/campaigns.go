@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -75,9 +77,9 @@ type campaignsPage struct {
 func (s *server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	d := &campaignsPage{base: s.page(r, "campaigns.title"), Status: r.URL.Query().Get("status"), CanWrite: state(r).user.Can(crm.PermMarketingWrite),
-		Statuses: []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled}}
+		Statuses: []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled}}
 	switch d.Status {
-	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
+	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
 	default:
 		d.Status = ""
 	}
@@ -121,7 +123,9 @@ type campaignFormPage struct {
 	Version      int64
 	ContentLangs []campaignLang
 	Segments     []Choice
-	Started      bool // a paused campaign: channel and audience are fixed
+	Started      bool     // a paused campaign: channel, audience and A/B test are fixed
+	Variants     []abSlot // the A/B variant slots shown (1 = B, …)
+	Metrics      []string
 }
 
 var campaignLangNames = map[string]string{"en": "English", "fa": "فارسی", "ar": "العربية"}
@@ -139,7 +143,45 @@ func campaignFormValues(c *crm.Campaign) map[string]string {
 	for lang, ct := range c.Content {
 		v[lang+".subject"], v[lang+".html"], v[lang+".text"], v[lang+".sms"] = ct.Subject, ct.HTML, ct.Text, ct.SMS
 	}
+	v["ab_test_percent"], v["ab_metric"], v["ab_wait_hours"] = "20", crm.ABClickRate, "4"
+	if ab := c.AB; ab != nil {
+		v["ab"], v["ab_test_percent"], v["ab_metric"], v["ab_wait_hours"] = "on", strconv.Itoa(ab.TestPercent), ab.Metric, strconv.Itoa(ab.WaitHours)
+		if ab.AutoSend {
+			v["ab_auto_send"] = "on"
+		}
+		for i, vr := range ab.Variants {
+			k := fmt.Sprintf("ab%d.", i+1)
+			v[k+"name"] = vr.Name
+			for lang, ct := range vr.Content {
+				v[k+lang+".subject"], v[k+lang+".html"], v[k+lang+".text"], v[k+lang+".sms"] = ct.Subject, ct.HTML, ct.Text, ct.SMS
+			}
+		}
+	}
 	return v
+}
+
+// abSlot is a variant slot of the editor: its form prefix (ab1) and letter.
+type abSlot struct {
+	Key, Letter string
+}
+
+// abSlots are the variant slots the editor shows: the variants the form
+// has and one empty one more, up to campaign.MaxVariants.
+func abSlots(f form) []abSlot {
+	n := 1
+	for i := 1; i <= campaign.MaxVariants; i++ {
+		k := fmt.Sprintf("ab%d.", i)
+		for key, val := range f.Values {
+			if strings.HasPrefix(key, k) && val != "" {
+				n = i + 1
+			}
+		}
+	}
+	out := []abSlot{}
+	for i := 1; i <= min(n, campaign.MaxVariants); i++ {
+		out = append(out, abSlot{Key: fmt.Sprintf("ab%d", i), Letter: campaign.VariantName(nil, i)})
+	}
+	return out
 }
 
 func (s *server) handleCampaignNew(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +198,7 @@ func (s *server) renderCampaignForm(w http.ResponseWriter, r *http.Request, stat
 	if id > 0 {
 		title = "campaigns.edit"
 	}
-	d := &campaignFormPage{base: s.page(r, title), Form: f, ID: id, Version: version, Started: started}
+	d := &campaignFormPage{base: s.page(r, title), Form: f, ID: id, Version: version, Started: started, Variants: abSlots(f), Metrics: campaign.ABMetrics}
 	for _, l := range campaign.Languages {
 		d.ContentLangs = append(d.ContentLangs, campaignLang{Code: l, Name: campaignLangNames[l], CountText: smsCountText(state(r).p, campaign.CountSMS(f.V(l+".sms")))})
 	}
@@ -175,6 +217,14 @@ func campaignFormNames() []string {
 		"attribution_days", "version"}
 	for _, l := range campaign.Languages {
 		names = append(names, l+".subject", l+".html", l+".text", l+".sms")
+	}
+	names = append(names, "ab", "ab_test_percent", "ab_metric", "ab_wait_hours", "ab_auto_send")
+	for i := 1; i <= campaign.MaxVariants; i++ {
+		k := fmt.Sprintf("ab%d.", i)
+		names = append(names, k+"name")
+		for _, l := range campaign.Languages {
+			names = append(names, k+l+".subject", k+l+".html", k+l+".text", k+l+".sms")
+		}
 	}
 	return names
 }
@@ -213,6 +263,31 @@ func campaignInput(p *locale.Printer, r *http.Request, f *form) campaign.Input {
 			in.Content[l] = ct
 		}
 	}
+	if f.V("ab") != "" {
+		in.AB = &crm.ABTest{Metric: f.V("ab_metric"), AutoSend: f.V("ab_auto_send") != "",
+			TestPercent: int(num("ab_test_percent")), WaitHours: int(num("ab_wait_hours"))}
+		for i := 1; i <= campaign.MaxVariants; i++ {
+			k := fmt.Sprintf("ab%d.", i)
+			vr := crm.ABVariant{Name: f.V(k + "name"), Content: map[string]crm.CampaignContent{}}
+			for _, l := range campaign.Languages {
+				ct := crm.CampaignContent{Subject: f.V(k + l + ".subject"), HTML: r.PostFormValue(k + l + ".html"),
+					Text: r.PostFormValue(k + l + ".text"), SMS: r.PostFormValue(k + l + ".sms")}
+				f.Values[k+l+".html"], f.Values[k+l+".text"], f.Values[k+l+".sms"] = ct.HTML, ct.Text, ct.SMS
+				switch in.Channel {
+				case campaign.ChannelSMS:
+					ct.Subject, ct.HTML, ct.Text = "", "", ""
+				default:
+					ct.SMS = ""
+				}
+				if strings.TrimSpace(ct.Subject+ct.HTML+ct.Text+ct.SMS) != "" {
+					vr.Content[l] = ct
+				}
+			}
+			if len(vr.Content) > 0 || vr.Name != "" {
+				in.AB.Variants = append(in.AB.Variants, vr)
+			}
+		}
+	}
 	return in
 }
 
@@ -228,7 +303,46 @@ func campaignFieldKeys() map[string]string {
 		}
 		m["content."+l] = "campaigns.error.field"
 	}
+	for _, k := range []string{"ab_test", "ab_test.variants", "ab_test.test_percent", "ab_test.metric", "ab_test.wait_hours"} {
+		m[k] = "campaigns.error.field"
+	}
+	for i := range campaign.MaxVariants {
+		k := fmt.Sprintf("ab_test.variants[%d]", i)
+		m[k+".name"], m[k+".content"] = "campaigns.error.field", "campaigns.error.field"
+		for _, l := range campaign.Languages {
+			m[k+".content."+l] = "campaigns.error.field"
+			for _, x := range []string{"subject", "html", "text", "sms"} {
+				m[k+".content."+l+"."+x] = "campaigns.error.field"
+			}
+		}
+	}
 	return m
+}
+
+// moveABErrors shows the A/B test's errors on the editor's fields:
+// ab_test.variants[0].content.fa.subject on ab1.fa.subject.
+func moveABErrors(f *form) {
+	for k, v := range f.Errors {
+		switch k {
+		case "ab_test", "ab_test.variants":
+			f.Errors["ab"] = v
+		case "ab_test.test_percent", "ab_test.metric", "ab_test.wait_hours":
+			f.Errors["ab_"+strings.TrimPrefix(k, "ab_test.")] = v
+		}
+		var i int
+		var rest string
+		if n, _ := fmt.Sscanf(k, "ab_test.variants[%d]%s", &i, &rest); n == 2 {
+			slot := fmt.Sprintf("ab%d", i+1)
+			switch rest = strings.TrimPrefix(rest, "."); {
+			case rest == "name" || rest == "content":
+				f.Errors[slot+".name"] = v
+			case strings.Count(rest, ".") == 1: // content.fa
+				f.Errors[slot+"."+strings.TrimPrefix(rest, "content.")+".subject"] = v
+			default:
+				f.Errors[slot+"."+strings.TrimPrefix(rest, "content.")] = v
+			}
+		}
+	}
 }
 
 // moveContentErrors shows content.fa.subject on the field fa.subject.
@@ -259,6 +373,7 @@ func (s *server) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		f.fail(p, err, campaignFieldKeys())
 		moveContentErrors(&f)
+		moveABErrors(&f)
 	}
 	s.renderCampaignForm(w, r, http.StatusUnprocessableEntity, 0, 0, false, f)
 }
@@ -308,6 +423,7 @@ func (s *server) handleCampaignUpdate(w http.ResponseWriter, r *http.Request) {
 		case crm.EINVALID, crm.ECONFLICT:
 			f.fail(p, err, campaignFieldKeys())
 			moveContentErrors(&f)
+			moveABErrors(&f)
 		default:
 			s.renderError(w, r, err)
 			return
@@ -332,7 +448,36 @@ type campaignPage struct {
 	Segment      string
 	CanWrite     bool
 	ContentLangs []campaignLang
-	SMSText      string // the preview's SMS counter
+	SMSText      string   // the preview's SMS counter
+	Revenue      []string // attributed revenue, one per currency
+	Variants     []campaignVariantRow
+	VariantNames []string // A, B, … for the selects
+}
+
+// campaignVariantRow is one A/B variant's line in the results.
+type campaignVariantRow struct {
+	Index                       int
+	Name                        string
+	Audience, Sent              int64
+	Opened, Clicked, Orders     int64
+	OpenRate, ClickRate, PerMsg string
+	Revenue                     []string
+	Winner                      bool
+}
+
+// revenueLines formats amounts per currency, sorted by currency; never
+// added across currencies.
+func revenueLines(p *locale.Printer, m map[string]int64) []string {
+	curs := make([]string, 0, len(m))
+	for c := range m {
+		curs = append(curs, c)
+	}
+	sort.Strings(curs)
+	out := make([]string, 0, len(curs))
+	for _, c := range curs {
+		out = append(out, formatMoney(p, m[c], c))
+	}
+	return out
 }
 
 type campaignSkip struct {
@@ -352,7 +497,8 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 	ctx := r.Context()
 	p := state(r).p
 	d := &campaignPage{base: s.page(r, "campaigns.campaign"), C: c, Test: test, CanWrite: state(r).user.Can(crm.PermMarketingWrite),
-		PreviewQ: form{Values: map[string]string{"contact": r.URL.Query().Get("contact"), "lang": r.URL.Query().Get("lang")}}}
+		PreviewQ: form{Values: map[string]string{"contact": r.URL.Query().Get("contact"), "lang": r.URL.Query().Get("lang"),
+			"variant": r.URL.Query().Get("variant")}}}
 	d.Title = c.Name
 	if test.Values == nil {
 		d.Test.Values = map[string]string{"to": state(r).user.Email}
@@ -387,6 +533,27 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 	}
 	d.Rates["opened"], d.Rates["clicked"], d.Rates["unsubscribed"], d.Rates["bounced"] = pct(d.Results.Opened), pct(d.Results.Clicked),
 		pct(d.Results.Unsubscribed), pct(d.Results.Bounced)
+	d.Revenue = revenueLines(p, d.Results.Revenue)
+	rate := func(n, of int64) string {
+		if of == 0 {
+			return "–"
+		}
+		s := strconv.FormatFloat(float64(n)*100/float64(of), 'f', 1, 64)
+		if p.Lang() == "en" {
+			return s + "%"
+		}
+		return p.Digits(s) + "٪"
+	}
+	if c.AB != nil {
+		for i := 0; i <= len(c.AB.Variants); i++ {
+			d.VariantNames = append(d.VariantNames, campaign.VariantName(c.AB, i))
+		}
+	}
+	for _, v := range d.Results.Variants {
+		row := campaignVariantRow{Index: v.Variant, Name: v.Name, Audience: v.Audience, Sent: v.Sent, Opened: v.Opened, Clicked: v.Clicked,
+			Orders: v.Orders, OpenRate: rate(v.Opened, v.Sent), ClickRate: rate(v.Clicked, v.Sent), Revenue: revenueLines(p, v.Revenue), Winner: v.Winner}
+		d.Variants = append(d.Variants, row)
+	}
 	for _, reason := range []string{"no_consent", "consent_withdrawn", "erased", "hard_bounce", "complaint", "do_not_contact", "frequency_cap",
 		"no_address", "deleted", "no_coupon_left", "cancelled"} {
 		if n := d.Results.SkipReasons[reason]; n > 0 {
@@ -427,7 +594,8 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 	if v := d.PreviewQ.V("contact"); v != "" {
 		contactID, _ = strconv.ParseInt(text.ToASCIIDigits(v), 10, 64)
 	}
-	if d.Preview, err = s.campaigns.Preview(ctx, c.ID, contactID, d.PreviewQ.V("lang")); err != nil {
+	variant, _ := strconv.Atoi(d.PreviewQ.V("variant"))
+	if d.Preview, err = s.campaigns.PreviewVariant(ctx, c.ID, contactID, d.PreviewQ.V("lang"), variant); err != nil {
 		m := explain(p, err)
 		d.PreviewErr = &m
 		d.Preview = nil
@@ -440,7 +608,8 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 func (s *server) handleCampaignPreviewHTML(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	contactID, _ := strconv.ParseInt(text.ToASCIIDigits(r.URL.Query().Get("contact")), 10, 64)
-	pv, err := s.campaigns.Preview(r.Context(), id, contactID, r.URL.Query().Get("lang"))
+	variant, _ := strconv.Atoi(r.URL.Query().Get("variant"))
+	pv, err := s.campaigns.PreviewVariant(r.Context(), id, contactID, r.URL.Query().Get("lang"), variant)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -509,6 +678,12 @@ func (s *server) handleCampaignAction(w http.ResponseWriter, r *http.Request) {
 		_, err = s.campaigns.Resume(ctx, id)
 	case "cancel":
 		_, err = s.campaigns.Cancel(ctx, id)
+	case "send_rest":
+		v, perr := strconv.Atoi(r.PostFormValue("variant"))
+		if perr != nil {
+			v = -1 // the service names the field
+		}
+		_, err = s.campaigns.SendRest(ctx, id, v)
 	case "delete":
 		if err = s.campaigns.Delete(ctx, id); err == nil {
 			redirect(w, r, "/campaigns", "campaign_deleted")
@@ -534,6 +709,8 @@ type campaignDeliveriesPage struct {
 	Status   string
 	Next     string
 	Statuses []string
+	// VariantNames name an A/B test's variants (A, B, …).
+	VariantNames []string
 }
 
 func (s *server) handleCampaignDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -543,6 +720,12 @@ func (s *server) handleCampaignDeliveries(w http.ResponseWriter, r *http.Request
 	}
 	d := &campaignDeliveriesPage{base: s.page(r, "campaigns.deliveries"), C: c, Status: r.URL.Query().Get("status"),
 		Statuses: []string{crm.MessageSent, crm.MessageFailed, crm.MessageSkipped, crm.MessageQueued}}
+	if c.AB != nil {
+		d.Statuses = append(d.Statuses, crm.MessageHeld)
+		for i := 0; i <= len(c.AB.Variants); i++ {
+			d.VariantNames = append(d.VariantNames, campaign.VariantName(c.AB, i))
+		}
+	}
 	var err error
 	d.Rows, d.Next, err = s.campaigns.Deliveries(r.Context(), c.ID, d.Status, crm.Page{Limit: 100, After: r.URL.Query().Get("after")})
 	if crm.ErrorCode(err) == crm.EINVALID {

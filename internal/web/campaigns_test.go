@@ -179,7 +179,99 @@ func campaignPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 		t.Fatalf("no unsubscribe link in\n%s", ca.sink.get("sara@example.com"))
 	}
 	out = append(out, pageResponse{"/c/u/ (" + lang + ")", ca.client(t).get("/c/u/" + tok[1] + "?lang=" + lang)})
+	// An A/B test: the editor with its variants, its errors, the page while
+	// the rest waits for the winner, and its deliveries.
+	badAB := abForm("1")
+	badAB.Set("ab_test_percent", "0")
+	badAB.Set("ab1.fa.subject", "{{.Nope}}")
+	out = append(out, pageResponse{"POST bad A/B campaign", c.post("/campaigns", "/campaigns/new", badAB)})
+	r = c.post("/campaigns", "/campaigns/new", abForm("1"))
+	mustStatus(t, r, http.StatusSeeOther)
+	path = strings.Split(r.location(), "?")[0]
+	add(path + "/edit")
+	add(path + "?variant=1")
+	mustStatus(t, c.post(path+"/action/start", path, nil), http.StatusSeeOther)
+	ca.drain(t)
+	add(path)
+	add(path + "/deliveries")
+	add(path + "/deliveries?status=held")
 	return out
+}
+
+// abForm is campaignForm as an A/B test with variant B changing the
+// Persian subject, percent of the audience in the test.
+func abForm(percent string) url.Values {
+	f := url.Values{}
+	for k, v := range campaignForm {
+		f[k] = v
+	}
+	f.Set("name", "آزمون موضوع")
+	f.Set("ab", "on")
+	f.Set("ab_test_percent", percent)
+	f.Set("ab_metric", "click_rate")
+	f.Set("ab_wait_hours", "۴")
+	f.Set("ab1.name", "کوتاه")
+	f.Set("ab1.fa.subject", "{{.FirstName}}، فقط امروز")
+	return f
+}
+
+// TestCampaignABFlow: an A/B test made in the editor (errors on the
+// variant's own fields), sent: those in the test get their variant, the
+// rest waits; "Send to the rest" with B sends B to them; results show
+// each variant and the revenue line.
+func TestCampaignABFlow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ca := newCampaignApp(t, db)
+		c := ca.client(t)
+		c.signIn("admin@example.com")
+		bad := abForm("120")
+		bad.Set("ab1.fa.subject", "{{range .X}}{{end}}")
+		r := c.post("/campaigns", "/campaigns/new", bad)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		for _, id := range []string{`id="c-ab1-fa-subject-error"`, `id="c-ab-percent-error"`} {
+			if !strings.Contains(r.body, id) {
+				t.Errorf("no %s in the refused form", id)
+			}
+		}
+		r = c.post("/campaigns", "/campaigns/new", abForm("1"))
+		mustStatus(t, r, http.StatusSeeOther)
+		path := strings.Split(r.location(), "?")[0]
+		id, _ := strconv.ParseInt(strings.TrimPrefix(path, "/campaigns/"), 10, 64)
+		if pv := c.get(path + "?variant=1&contact=" + strconv.FormatInt(ca.sara, 10)); !strings.Contains(pv.body, "سارا، فقط امروز") {
+			t.Errorf("the preview of B does not show B's subject")
+		}
+		mustStatus(t, c.post(path+"/action/start", path, nil), http.StatusSeeOther)
+		ca.drain(t)
+		cp, _ := ca.campaigns.Get(context.Background(), id)
+		held := 0
+		for _, p := range []int64{ca.sara, ca.ali} {
+			if campaign.Split(id, p, cp.AB) < 0 {
+				held++
+			}
+		}
+		if held == 0 {
+			t.Fatalf("nobody held at 1%%: the test needs another split")
+		}
+		page := c.get(path)
+		for _, want := range []string{"کوتاه", `action="/campaigns/` + strconv.FormatInt(id, 10) + `/action/send_rest"`, "Revenue"} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("the waiting test's page lacks %q", want)
+			}
+		}
+		mustStatus(t, c.post(path+"/action/send_rest", path, url.Values{"variant": {"1"}}), http.StatusSeeOther)
+		ca.drain(t)
+		if m := ca.sink.get("sara@example.com"); campaign.Split(id, ca.sara, cp.AB) < 0 && !strings.Contains(m, "Subject: =?utf-8?q?") {
+			t.Errorf("Sara's message: %q", m)
+		}
+		cp, _ = ca.campaigns.Get(context.Background(), id)
+		res, _ := ca.campaigns.Results(context.Background(), id)
+		if cp.Status != crm.CampaignDone || cp.ABWinner != 1 || res.Sent != 2 || res.Held != 0 {
+			t.Errorf("after sending B to the rest: %s winner %d, %+v", cp.Status, cp.ABWinner, res)
+		}
+		if d := c.get(path + "/deliveries"); !strings.Contains(d.body, "کوتاه") {
+			t.Errorf("the deliveries do not name the variant")
+		}
+	})
 }
 
 // TestCampaignFlow goes through the forms as a shop owner would: a
