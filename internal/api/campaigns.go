@@ -14,10 +14,16 @@ func init() {
 	moduleRoutes = append(moduleRoutes, campaignRoutes)
 	tagDescriptions["campaigns"] = "Email and SMS campaigns: templated messages in en/fa/ar to everyone or a segment or list, sent by durable jobs with consent, suppression, a frequency cap and quiet hours checked for each person at sending; one delivery record per person; tracking and results."
 	for k, v := range map[string]string{
-		"Campaign":            "A campaign. channel: email or sms; status: draft, sending, paused, done, cancelled; audience_kind: all or segment (audience_id: a segment or static list). content holds the message per language (en, fa, ar): subject, html and text for email, sms for SMS, each a template over .FirstName, .LastName, .Name, .Email, .Phone, .Points, .Coupon and .UnsubscribeURL. A person gets their own language's content, else default_language's. coupon_batch_id gives each person a code of that club batch as .Coupon. audience_count is set when sending starts.",
-		"CampaignInput":       "A campaign's editable fields (all of them: absent ones are empty). Only drafts can be edited, and paused campaigns except their channel and audience. version, in the query, must be the campaign's current one when sent.",
-		"CampaignDelivery":    "The one record of a campaign's message to one person: status queued, sending, sent, failed or skipped, with the reason (skipped: no_consent, consent_withdrawn, erased, hard_bounce, complaint, do_not_contact, frequency_cap, no_address, deleted, no_coupon_left, cancelled; failed: the server's answer, or interrupted when the sender died before recording whether the server took it). opened_at, clicked_at, unsubscribed_at and bounced_at are the first such events.",
-		"CampaignResults":     "A campaign's counts: audience = sent + failed + skipped + pending; opened, clicked, unsubscribed and bounced count people; skip_reasons count skipped deliveries by reason. revenue and orders are not computed yet (always empty and 0).",
+		"Campaign":            "A campaign. channel: email or sms; status: draft, sending, paused, waiting (an A/B test's variants are sent and the rest waits for the winner), done, cancelled; audience_kind: all or segment (audience_id: a segment or static list). content holds the message per language (en, fa, ar): subject, html and text for email, sms for SMS, each a template over .FirstName, .LastName, .Name, .Email, .Phone, .Points, .Coupon and .UnsubscribeURL. A person gets their own language's content, else default_language's. coupon_batch_id gives each person a code of that club batch as .Coupon. audience_count is set when sending starts. ab_test, when set, makes it an A/B test; ab_winner is the chosen variant (0 = A, -1 until chosen), ab_decide_at when the winner is to be picked, ab_decided_at when it was.",
+		"CampaignInput":       "A campaign's editable fields (all of them: absent ones are empty). Only drafts can be edited, and paused campaigns except their channel, audience and A/B test. version, in the query, must be the campaign's current one when sent.",
+		"AbTestInput":         "An A/B test: variants B, C, … (1 to 4; A is the campaign's own content), test_percent of the audience (1–100) split between A and the variants by a hash of campaign and person, metric (open_rate, click_rate or revenue: attributed revenue per message in the currency that earned most) and wait_hours (1–720) after the test messages are all sent, when the job picks the winner; auto_send sends it to the rest then. A tie goes to the earlier variant.",
+		"AbVariantInput":      "A variant: a name (default B, C, …) and, per language, the fields that replace A's (empty fields are A's); at least one field must differ.",
+		"ABTest":              "A campaign's A/B test (see AbTestInput).",
+		"ABVariant":           "An A/B variant: its name and the fields that replace A's per language.",
+		"VariantResults":      "One variant's figures over its test group (the rest of the audience is not counted): audience, sent, opened, clicked (people), open_rate and click_rate (of sent), orders and revenue per currency attributed to them; winner marks the chosen variant.",
+		"CampaignSendRest":    "The variant (0 = A, 1 = B, …) to send to the rest of a waiting A/B test's audience; it becomes the winner when none was picked yet.",
+		"CampaignDelivery":    "The one record of a campaign's message to one person: status queued, sending, sent, failed, skipped or held (the rest of an A/B test, waiting for the winner), with the reason (skipped: no_consent, consent_withdrawn, erased, hard_bounce, complaint, do_not_contact, frequency_cap, no_address, deleted, no_coupon_left, cancelled; failed: the server's answer, or interrupted when the sender died before recording whether the server took it). opened_at, clicked_at, unsubscribed_at and bounced_at are the first such events. variant is the A/B variant sent (0 = A; -1 while held), ab_rest marks the rest of an A/B test's audience; attribution_until ends the window in which the person's orders count as the campaign's revenue (the send or the first click plus attribution_days).",
+		"CampaignResults":     "A campaign's counts: audience = sent + failed + skipped + pending + held; opened, clicked, unsubscribed and bounced count people; skip_reasons count skipped deliveries by reason. orders and revenue (per currency, minor units, never added across currencies) are the orders of people sent the message placed from the send until attribution_until, fully returned ones left out and the rest net of returns, read from the orders as they are now. variants, for an A/B test, are the figures of each variant's test group.",
 		"CampaignPreview":     "A campaign's message as one person (contact_id) or sample data (0) would get it, in language; sms_count says how an SMS travels (gsm7: 160, or 153 per part; ucs2: 70, or 67 per part); reason, when set, is why this person would be skipped now.",
 		"TestSend":            "Send the preview to one address (email) or international number (SMS) now, without consent checks or a delivery record.",
 		"CampaignSettingsOut": "The campaign settings as read back: secrets (the SMTP password, the SMS auth value) are never returned.",
@@ -34,12 +40,13 @@ func init() {
 	}
 }
 
-var campaignListParams = []param{{Name: "status", Enum: []string{"draft", "sending", "paused", "done", "cancelled"}, Description: "Only campaigns in this status."}}
+var campaignListParams = []param{{Name: "status", Enum: []string{"draft", "sending", "waiting", "paused", "done", "cancelled"}, Description: "Only campaigns in this status."}}
 
-var deliveryListParams = []param{{Name: "status", Enum: []string{"queued", "sending", "sent", "failed", "skipped"}, Description: "Only deliveries in this status."}}
+var deliveryListParams = []param{{Name: "status", Enum: []string{"queued", "sending", "sent", "failed", "skipped", "held"}, Description: "Only deliveries in this status."}}
 
 var previewParams = []param{{Name: "contact_id", Type: "integer", Description: "Render for this person (absent: sample data)."},
-	{Name: "language", Enum: []string{"en", "fa", "ar"}, Description: "Render this language (absent: the person's, else the default)."}}
+	{Name: "language", Enum: []string{"en", "fa", "ar"}, Description: "Render this language (absent: the person's, else the default)."},
+	{Name: "variant", Type: "integer", Description: "Render this A/B variant (0 = A, the default)."}}
 
 // campaignContentInput and campaignInput are the request forms of a campaign's
 // fields (the OpenAPI document gives requests and responses their own
@@ -62,6 +69,24 @@ type campaignInput struct {
 	Content         map[string]campaignContentInput `json:"content"`
 	CouponBatchID   int64                           `json:"coupon_batch_id"`
 	AttributionDays int                             `json:"attribution_days"`
+	AB              *abTestInput                    `json:"ab_test"`
+}
+
+type abTestInput struct {
+	Variants    []abVariantInput `json:"variants"`
+	TestPercent int              `json:"test_percent"`
+	Metric      string           `json:"metric"`
+	WaitHours   int              `json:"wait_hours"`
+	AutoSend    bool             `json:"auto_send"`
+}
+
+type abVariantInput struct {
+	Name    string                          `json:"name"`
+	Content map[string]campaignContentInput `json:"content"`
+}
+
+type campaignSendRest struct {
+	Variant *int `json:"variant"`
 }
 
 func (in campaignInput) input() campaign.Input {
@@ -70,6 +95,16 @@ func (in campaignInput) input() campaign.Input {
 		Content: map[string]crm.CampaignContent{}}
 	for k, c := range in.Content {
 		out.Content[k] = crm.CampaignContent(c)
+	}
+	if in.AB != nil {
+		out.AB = &crm.ABTest{TestPercent: in.AB.TestPercent, Metric: in.AB.Metric, WaitHours: in.AB.WaitHours, AutoSend: in.AB.AutoSend}
+		for _, v := range in.AB.Variants {
+			vr := crm.ABVariant{Name: v.Name, Content: map[string]crm.CampaignContent{}}
+			for k, c := range v.Content {
+				vr.Content[k] = crm.CampaignContent(c)
+			}
+			out.AB.Variants = append(out.AB.Variants, vr)
+		}
 	}
 	return out
 }
@@ -195,7 +230,10 @@ func campaignRoutes(a *API) []route {
 		action("send", "Start sending a draft", "The audience is fixed when the sending job starts: one delivery row per person. Each person is checked (consent, suppression, do-not-contact, frequency cap, quiet hours) when their message goes.", a.handleCampaignSend),
 		action("pause", "Pause sending after the batch in flight", "", a.handleCampaignPause),
 		action("resume", "Resume a paused campaign", "", a.handleCampaignResume),
-		action("cancel", "Cancel: nobody else gets the campaign", "Deliveries still queued become skipped (cancelled).", a.handleCampaignCancel),
+		action("cancel", "Cancel: nobody else gets the campaign", "Deliveries still queued, or held for an A/B test's winner, become skipped (cancelled).", a.handleCampaignCancel),
+		{"POST /api/v1/campaigns/{id}/send-rest", a.handleCampaignSendRest, op{ID: "sendRestCampaign", Tag: "campaigns", Perm: write,
+			Summary: "Send a variant to the rest of a waiting A/B test", In: campaignSendRest{}, Out: &crm.Campaign{},
+			Description: "Only while the campaign is waiting (409 otherwise). The held people are queued with the variant and sent like any others; each still gets one message at most."}},
 		{"GET /api/v1/campaigns/{id}/deliveries", a.handleCampaignDeliveries, op{ID: "listCampaignDeliveries", Tag: "campaigns", Perm: read, Paged: true,
 			Query: deliveryListParams, Summary: "A campaign's delivery records, in id order", Out: list[*crm.CampaignDelivery]{}}},
 		{"GET /api/v1/campaigns/{id}/results", a.handleCampaignResults, op{ID: "getCampaignResults", Tag: "campaigns", Perm: read,
@@ -219,9 +257,9 @@ func (a *API) handleCampaignList(w http.ResponseWriter, r *http.Request) {
 	p := readPage(r, &v)
 	status := r.URL.Query().Get("status")
 	switch status {
-	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
+	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
 	default:
-		v.Add("status", "Use draft, sending, paused, done or cancelled.")
+		v.Add("status", "Use draft, sending, waiting, paused, done or cancelled.")
 	}
 	if err := v.Err(); err != nil {
 		a.writeError(w, r, err)
@@ -323,6 +361,25 @@ func (a *API) handleCampaignCancel(w http.ResponseWriter, r *http.Request) {
 	a.campaignAction(w, r, "cancel")
 }
 
+func (a *API) handleCampaignSendRest(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in campaignSendRest
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if in.Variant == nil {
+		a.writeError(w, r, &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"variant": "Required."}})
+		return
+	}
+	c, err := a.campaign.SendRest(r.Context(), id, *in.Variant)
+	a.answer(w, r, http.StatusOK, c, err)
+}
+
 func (a *API) handleCampaignDeliveries(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -373,11 +430,12 @@ func (a *API) handleCampaignPreview(w http.ResponseWriter, r *http.Request) {
 	if lang != "" && lang != "en" && lang != "fa" && lang != "ar" {
 		v.Add("language", "Use en, fa or ar.")
 	}
+	variant := int(queryInt64(r, "variant", &v))
 	if err := v.Err(); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	p, err := a.campaign.Preview(r.Context(), id, contactID, lang)
+	p, err := a.campaign.PreviewVariant(r.Context(), id, contactID, lang, variant)
 	a.answer(w, r, http.StatusOK, (*campaignPreview)(p), err)
 }
 

@@ -189,3 +189,80 @@ func TestCampaignAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestCampaignABAPI: an A/B test through the API: its errors by field,
+// the test sent, results per variant, the rest sent variant B by hand.
+func TestCampaignABAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, _, runner, sink := newCampaignEnv(t, db)
+		for i := range 20 {
+			c := e.mustContact(t, `{"first_name":"P`+strconv.Itoa(i)+`","emails":[{"value":"p`+strconv.Itoa(i)+`@example.com"}]}`)
+			if _, err := e.contacts.SetConsent(context.Background(), c.ID, "email", crm.ConsentGranted, "api", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pb := e.do("POST", "/api/v1/campaigns", e.rw, `{"name":"AB","channel":"email","content":{"en":{"subject":"A","text":"x"}},
+			"ab_test":{"variants":[{"content":{"en":{"subject":"{{.Nope}}"}}}],"test_percent":0,"metric":"likes","wait_hours":1}}`).
+			problem(t, http.StatusUnprocessableEntity)
+		for _, f := range []string{"ab_test.variants[0].content.en.subject", "ab_test.test_percent", "ab_test.metric"} {
+			if fieldErrors(pb)[f] == "" {
+				t.Errorf("no error on %s: %v", f, pb.Errors)
+			}
+		}
+		var c crm.Campaign
+		e.call(t, "POST", "/api/v1/campaigns", e.rw, `{"name":"AB","channel":"email","content":{"en":{"subject":"Subject A","text":"x"}},
+			"ab_test":{"variants":[{"name":"Short","content":{"en":{"subject":"Subject B"}}}],"test_percent":50,"metric":"open_rate","wait_hours":24}}`,
+			http.StatusCreated, &c)
+		if c.AB == nil || c.AB.Variants[0].Name != "Short" || c.ABWinner != -1 {
+			t.Fatalf("created %+v", c)
+		}
+		id := strconv.FormatInt(c.ID, 10)
+		var pv campaignPreview
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/preview?variant=1", e.ro, "", http.StatusOK, &pv)
+		if pv.Subject != "Subject B" {
+			t.Errorf("preview of B: %+v", pv)
+		}
+		e.do("GET", "/api/v1/campaigns/"+id+"/preview?variant=3", e.ro, "").problem(t, http.StatusUnprocessableEntity)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/send-rest", e.rw, `{"variant":1}`, http.StatusConflict, nil)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/send", e.rw, "", http.StatusOK, &c)
+		for range 5 {
+			runner.RunOnce(context.Background())
+		}
+		e.call(t, "GET", "/api/v1/campaigns/"+id, e.ro, "", http.StatusOK, &c)
+		if c.Status != crm.CampaignWaiting || c.ABDecideAt == nil {
+			t.Fatalf("after the test: %s", c.Status)
+		}
+		var res campaignReport
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/results", e.ro, "", http.StatusOK, &res)
+		if len(res.Results.Variants) != 2 || res.Results.Held == 0 || res.Results.Sent+res.Results.Held != 20 ||
+			res.Results.Variants[1].Name != "Short" || res.Results.Revenue == nil {
+			t.Errorf("results while waiting %+v", res.Results)
+		}
+		var dl struct {
+			Data []crm.CampaignDelivery `json:"data"`
+		}
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/deliveries?status=held", e.ro, "", http.StatusOK, &dl)
+		if int64(len(dl.Data)) != res.Results.Held || dl.Data[0].Variant != -1 || !dl.Data[0].ABRest {
+			t.Errorf("held deliveries %+v", dl.Data)
+		}
+		pb = e.do("POST", "/api/v1/campaigns/"+id+"/send-rest", e.rw, `{}`).problem(t, http.StatusUnprocessableEntity)
+		if fieldErrors(pb)["variant"] == "" {
+			t.Errorf("send-rest without a variant: %v", pb.Errors)
+		}
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/send-rest", e.rw, `{"variant":1}`, http.StatusOK, &c)
+		if c.Status != crm.CampaignSending || c.ABWinner != 1 {
+			t.Errorf("after send-rest: %s winner %d", c.Status, c.ABWinner)
+		}
+		for range 5 {
+			runner.RunOnce(context.Background())
+		}
+		e.call(t, "GET", "/api/v1/campaigns/"+id+"/results", e.ro, "", http.StatusOK, &res)
+		if res.Results.Sent != 20 || res.Results.Held != 0 || !res.Results.Variants[1].Winner {
+			t.Errorf("final results %+v", res.Results)
+		}
+		if len(sink.to) != 20 {
+			t.Errorf("%d messages for 20 people", len(sink.to))
+		}
+		e.call(t, "GET", "/api/v1/campaigns?status=waiting", e.ro, "", http.StatusOK, nil)
+	})
+}
