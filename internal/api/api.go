@@ -27,6 +27,7 @@ import (
 	"github.com/pivand/pivand/internal/sales"
 	"github.com/pivand/pivand/internal/segment"
 	"github.com/pivand/pivand/internal/webhook"
+	"github.com/pivand/pivand/internal/workflow"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Options leaves it 0.
@@ -55,6 +56,9 @@ type Options struct {
 	// upload (DefaultMaxUploadBytes when 0).
 	ImportDir      string
 	MaxUploadBytes int64
+
+	// Workflows are the automations; nil leaves /workflows out.
+	Workflows *workflow.Service
 }
 
 // API is the REST API. It is safe for concurrent use.
@@ -78,6 +82,8 @@ type API struct {
 	importDir string          // uploaded CSV files (imports.go)
 	maxUpload int64           // the largest file an upload route takes
 	uploads   map[string]bool // patterns of the routes whose body is a file
+
+	workflows *workflow.Service
 
 	routes  []route // everything registered, in order
 	openapi []byte  // the OpenAPI document, built once
@@ -110,6 +116,7 @@ func New(opts Options) (*API, error) {
 		maxUpload: opts.MaxUploadBytes,
 		uploads:   map[string]bool{},
 	}
+	a.workflows = opts.Workflows
 	if a.importDir == "" {
 		a.importDir = filepath.Join(os.TempDir(), "pivand-imports")
 	}
