@@ -5,14 +5,20 @@ import (
 	"fmt"
 	"time"
 
+	"log/slog"
+
 	"github.com/pivand/pivand/internal/activity"
+	"github.com/pivand/pivand/internal/app"
+	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/config"
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/demo"
+	"github.com/pivand/pivand/internal/event"
+	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/sales"
 )
 
-const demoUsage = "pivand demo [--data DIR] --contacts N [--seed S] [--companies C] [--deals D]"
+const demoUsage = "pivand demo [--data DIR] --contacts N [--seed S] [--companies C] [--deals D] [--orders O]"
 
 const demoHelp = `
 Adds realistic synthetic people and companies in Persian, Arabic and English:
@@ -21,7 +27,11 @@ UK write them, emails, addresses, tags, birthdays, four custom fields, and
 interactions and notes on one person in fifty. The same seed gives the same
 people. Active users own about half of them. Then the sales module gets a
 pipeline, products and lost reasons (when it has none) and deals about the
-newest people, some won and some lost.
+newest people, some won and some lost. Then a café's customer club (when
+there is no club program: tiers, earn rules, rewards) enrols some of the
+people, and orders from the last two years come in from its tills, web
+shop and Telegram, with a few returns. The club's points are awarded from
+the orders' events, as the server would.
 `
 
 // cmdDemo is "pivand demo".
@@ -33,6 +43,7 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 	companies := fs.Int("companies", 0, "number of companies (default: one per 25 people, 5 to 20,000)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	deals := fs.Int("deals", -1, "number of deals to add (default: one per 20 people, 20 to 300; 0 for none)")
+	nOrders := fs.Int("orders", -1, "number of orders to add (default: two per person, at most 20,000; 0 for none)")
 	rest, err := parseInterleaved(fs, env, args, demoUsage, demoHelp)
 	if err != nil {
 		return err
@@ -49,9 +60,14 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 		return config.Usagef("--companies must not be negative")
 	case *deals > 500:
 		return config.Usagef("--deals must be at most 500")
+	case *nOrders > 2_000_000:
+		return config.Usagef("--orders must be at most 2,000,000")
 	}
 	if *deals < 0 {
 		*deals = min(max(*n/20, 20), 300)
+	}
+	if *nOrders < 0 {
+		*nOrders = min(*n*2, 20_000)
 	}
 	db, err := openForCommand(ctx, &cfg, false)
 	if err != nil {
@@ -101,5 +117,39 @@ func cmdDemo(ctx context.Context, env *environment, args []string) error {
 		}
 		fmt.Fprintln(env.stdout, ".")
 	}
+	if *nOrders == 0 {
+		return nil
+	}
+	cl := club.New(db, club.Options{Logger: slog.New(slog.DiscardHandler)})
+	orders := order.New(db, order.Options{Resolve: app.CustomerResolver(contacts, cl)})
+	bar = newProgressBar(env.stderr, *quiet)
+	start = time.Now()
+	or, err := demo.FillOrders(ctx, contacts, orders, cl, *nOrders, *seed, time.Time{}, func(done, total int) {
+		bar.update(100*float64(done)/float64(total), int64(done), thousands(int64(done))+" orders")
+	})
+	bar.finish()
+	if err != nil {
+		if or.Orders > 0 {
+			fmt.Fprintf(env.stderr, "Added %s orders before the error.\n", thousands(int64(or.Orders)))
+		}
+		return fmt.Errorf("orders: %w", err)
+	}
+	if or.Program {
+		fmt.Fprintf(env.stdout, "Made the club program \"Café club\" with %d tiers, %d earn rules and %d rewards.\n", or.Tiers, or.Rules, or.Rewards)
+	}
+	fmt.Fprintf(env.stdout, "Added %s orders (%s returned) from %s people in %s; enrolled %s people in the club.\n",
+		thousands(int64(or.Orders)), thousands(int64(or.Returns)), thousands(int64(or.Buyers)),
+		time.Since(start).Round(100*time.Millisecond), thousands(int64(or.Members)))
+	// The club's points come from the orders' events, as in the server;
+	// award them now so that the club's pages show them at once. The
+	// server's other subscribers (reports, webhooks, automation) see the
+	// events when it starts.
+	d := event.NewDispatcher(db, slog.New(slog.DiscardHandler))
+	cl.Subscribe(d)
+	start = time.Now()
+	if err := d.Drain(ctx); err != nil {
+		return fmt.Errorf("club points: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "Awarded the club's points for them in %s.\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }

@@ -155,7 +155,9 @@ func TestImportCommandResumes(t *testing.T) {
 func TestExportAndDemoCommands(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errs := pivand(t, noenv, "demo", "--data", dir, "--contacts", "120", "--seed", "5")
-	if code != 0 || !strings.Contains(out, "Added 120 people, 5 companies") || !strings.Contains(out, "Defined 4 custom fields") {
+	if code != 0 || !strings.Contains(out, "Added 120 people, 5 companies") || !strings.Contains(out, "Defined 4 custom fields") ||
+		!strings.Contains(out, `Made the club program "Café club" with 3 tiers`) || !strings.Contains(out, "Added 240 orders (") ||
+		!strings.Contains(out, "Awarded the club's points") {
 		t.Fatalf("demo: %d\n%s\n%s", code, out, errs)
 	}
 	outFile := filepath.Join(t.TempDir(), "all.csv")
