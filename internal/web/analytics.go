@@ -38,6 +38,7 @@ func init() {
 func analyticsRoutes(s *server, mux *http.ServeMux) {
 	reports := crm.PermReportsRead
 	mux.HandleFunc("GET /analytics/customers", s.can(reports, s.handleAnalyticsCustomers))
+	mux.Handle("GET /analytics", http.RedirectHandler("/analytics/customers", http.StatusSeeOther))
 	mux.HandleFunc("POST /analytics/recompute", s.can(reports, s.handleAnalyticsRecompute))
 	mux.HandleFunc("GET /analytics/runs/{id}/progress", s.can(reports, s.handleAnalyticsProgress))
 	mux.HandleFunc("POST /analytics/settings", s.can(crm.PermSettingsManage, s.handleAnalyticsSettings))

@@ -114,6 +114,9 @@ func analyticsPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 		"calendar": {"jalali"}, "digits": {"persian"}, "time_zone": {"Asia/Tehran"}}), http.StatusSeeOther)
 	var out []pageResponse
 	add := func(name string, r response) { out = append(out, pageResponse{name, r}) }
+	if r := c.get("/analytics"); r.status != http.StatusSeeOther || r.location() != "/analytics/customers" {
+		t.Errorf("/analytics: %d to %q, want 303 to /analytics/customers", r.status, r.location())
+	}
 	add("/analytics/customers (never)", c.get("/analytics/customers"))
 	add("/analytics/items (never)", c.get("/analytics/items"))
 	person := strconv.FormatInt(app.people[3], 10)
