@@ -161,7 +161,23 @@ func (s *Service) TestSend(ctx context.Context, id, contactID int64, lang, to st
 	})
 }
 
-// Results returns a campaign's counts.
+// Summary returns a campaign's delivery counts without revenue and
+// variants (the campaigns list: cheap for every row).
+func (s *Service) Summary(ctx context.Context, id int64) (*crm.CampaignResults, error) {
+	if err := crm.Authorize(ctx, crm.PermMarketingRead, false); err != nil {
+		return nil, err
+	}
+	var r *crm.CampaignResults
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		r, err = tx.CampaignResults(ctx, id)
+		return err
+	})
+	return r, err
+}
+
+// Results returns a campaign's counts, its attributed revenue and, for an
+// A/B test, each variant's figures.
 func (s *Service) Results(ctx context.Context, id int64) (*crm.CampaignResults, error) {
 	if err := crm.Authorize(ctx, crm.PermMarketingRead, false); err != nil {
 		return nil, err
@@ -177,6 +193,14 @@ func (s *Service) Results(ctx context.Context, id int64) (*crm.CampaignResults, 
 		}
 		if !c.AudienceReady {
 			r.Audience = 0
+		}
+		rev, err := tx.CampaignRevenue(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, x := range rev {
+			r.Orders += x.Orders
+			r.Revenue[x.Currency] += x.Amount
 		}
 		if c.AB != nil {
 			r.Variants, err = variantResults(ctx, tx, c)

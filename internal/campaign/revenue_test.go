@@ -1,6 +1,7 @@
 package campaign_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -53,6 +54,15 @@ func TestRevenue(t *testing.T) {
 			if r.Revenue["IRR"] != irr || r.Revenue["USD"] != usd || r.Orders != orders || len(r.Revenue) > 2 {
 				t.Errorf("%s: revenue %v, %d orders; want IRR %d, USD %d, %d orders", step, r.Revenue, r.Orders, irr, usd, orders)
 			}
+			// Both ways into the join give the same rows.
+			db.Read(sys, func(tx *store.Tx) error {
+				a, err1 := tx.CampaignRevenueVia(sys, c.ID, true)
+				b, err2 := tx.CampaignRevenueVia(sys, c.ID, false)
+				if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) || len(a) != len(r.Revenue) {
+					t.Errorf("%s: from orders %+v %v, from deliveries %+v %v", step, a, err1, b, err2)
+				}
+				return nil
+			})
 		}
 		check("after the send", 250000, 500, 3)
 		// Ana clicks on day 5: her window runs to day 12 and takes in order 4.

@@ -556,7 +556,8 @@ func (tx *Tx) RecordCampaignEvent(ctx context.Context, d *crm.CampaignDelivery, 
 	return n == 1, err
 }
 
-// CampaignResults counts a campaign's deliveries by status and engagement.
+// CampaignResults counts a campaign's deliveries by status and engagement
+// (revenue is CampaignRevenue's).
 func (tx *Tx) CampaignResults(ctx context.Context, campaignID int64) (*crm.CampaignResults, error) {
 	r := &crm.CampaignResults{Revenue: map[string]int64{}, SkipReasons: map[string]int64{}}
 	err := tx.QueryRow(ctx, `SELECT COUNT(*),
@@ -584,18 +585,7 @@ func (tx *Tx) CampaignResults(ctx context.Context, campaignID int64) (*crm.Campa
 		}
 		r.SkipReasons[reason] = n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, tx.db.wrap("campaign skips", err)
-	}
-	rev, err := tx.CampaignRevenue(ctx, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range rev {
-		r.Orders += x.Orders
-		r.Revenue[x.Currency] += x.Amount
-	}
-	return r, nil
+	return r, tx.db.wrap("campaign skips", rows.Err())
 }
 
 // RevenueRow is the revenue attributed to one variant group of a
@@ -617,13 +607,74 @@ type RevenueRow struct {
 // lowers it at once. A campaign has one delivery per person, so an
 // order counts once per campaign; an order within the windows of two
 // campaigns counts in both.
+//
+// The join starts from the smaller side: the orders placed while any
+// window of the campaign was open (an index range of orders_placed),
+// or the campaign's deliveries (campaign_deliveries_one), whichever has
+// fewer rows.
 func (tx *Tx) CampaignRevenue(ctx context.Context, campaignID int64) ([]RevenueRow, error) {
+	from, to, ok, err := tx.campaignWindow(ctx, campaignID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var orders, audience int64
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE placed_at >= ? AND placed_at < ?`, from, to).Scan(&orders); err != nil {
+		return nil, tx.db.wrap("campaign revenue", err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT audience_count FROM campaigns WHERE id = ?`, campaignID).Scan(&audience); err != nil {
+		return nil, tx.db.wrap("campaign revenue", err)
+	}
+	return tx.CampaignRevenueVia(ctx, campaignID, orders < audience)
+}
+
+// campaignWindow bounds every attribution window of a campaign: from its
+// start to its end (or now) or its last click, whichever is later, plus
+// its attribution days. ok is false for a campaign not started.
+func (tx *Tx) campaignWindow(ctx context.Context, campaignID int64) (from, to time.Time, ok bool, err error) {
+	var (
+		started, finished sql.NullTime
+		days              int
+	)
+	err = tx.QueryRow(ctx, `SELECT started_at, finished_at, attribution_days FROM campaigns WHERE id = ?`, campaignID).Scan(&started, &finished, &days)
+	if err != nil || !started.Valid {
+		return from, to, false, tx.NotFound(err, "Campaign")
+	}
+	end := tx.now
+	if finished.Valid {
+		end = finished.Time
+	}
+	var click time.Time
+	err = tx.QueryRow(ctx, `SELECT created_at FROM campaign_events WHERE campaign_id = ? AND kind = 'clicked' ORDER BY created_at DESC LIMIT 1`,
+		campaignID).Scan(&click)
+	switch {
+	case err == sql.ErrNoRows:
+	case err != nil:
+		return from, to, false, tx.db.wrap("campaign window", err)
+	case click.After(end):
+		end = click
+	}
+	return started.Time.UTC(), end.UTC().AddDate(0, 0, days).Add(time.Second), true, nil
+}
+
+// CampaignRevenueVia is CampaignRevenue starting from the orders in the
+// campaign's window (fromOrders) or from its deliveries; the answer is
+// the same (SQLite keeps the order of a CROSS JOIN; PostgreSQL plans it
+// as any inner join).
+func (tx *Tx) CampaignRevenueVia(ctx context.Context, campaignID int64, fromOrders bool) ([]RevenueRow, error) {
+	from, to, ok, err := tx.campaignWindow(ctx, campaignID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	tables := "campaign_deliveries d CROSS JOIN orders o"
+	if fromOrders {
+		tables = "orders o CROSS JOIN campaign_deliveries d"
+	}
 	rows, err := tx.Query(ctx, `SELECT d.variant, d.ab_rest, o.currency, COUNT(*), SUM(o.total - o.returned_total)
-		FROM campaign_deliveries d JOIN orders o ON o.contact_id = d.contact_id
+		FROM `+tables+`
+		WHERE d.campaign_id = ? AND d.contact_id = o.contact_id AND o.placed_at >= ? AND o.placed_at < ?
 			AND o.placed_at >= d.sent_at AND o.placed_at < d.attribution_until
-		WHERE d.campaign_id = ? AND d.sent_at IS NOT NULL AND d.attribution_until IS NOT NULL AND d.contact_id <> 0
-			AND o.status <> 'returned'
-		GROUP BY d.variant, d.ab_rest, o.currency ORDER BY d.variant, d.ab_rest, o.currency`, campaignID)
+			AND d.sent_at IS NOT NULL AND d.attribution_until IS NOT NULL AND o.contact_id <> 0 AND o.status <> 'returned'
+		GROUP BY d.variant, d.ab_rest, o.currency ORDER BY d.variant, d.ab_rest, o.currency`, campaignID, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (s *server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Next = next
 	for _, c := range list {
-		res, err := s.campaigns.Results(ctx, c.ID)
+		res, err := s.campaigns.Summary(ctx, c.ID)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
