@@ -571,6 +571,7 @@ type contactPage struct {
 	Panel     activityPanel
 	EraseForm form
 	Analytics *contactAnalytics // the customer analytics card (analytics.go); nil without the module
+	LeadScore *leadScoreCard    // the lead score (leadform.go); nil without the module
 	CanWrite  bool
 	CanDelete bool
 	CanExport bool
@@ -606,6 +607,9 @@ func (s *server) contactPage(r *http.Request, c *crm.Contact, panel activityPane
 		return nil, err
 	}
 	if d.Analytics, err = s.customerAnalytics(r, c.ID); err != nil {
+		return nil, err
+	}
+	if d.LeadScore, err = s.leadScore(r, c.ID); err != nil {
 		return nil, err
 	}
 	d.Panel.setup(r, self, d.Users)

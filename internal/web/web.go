@@ -26,6 +26,7 @@ import (
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/desk"
 	"github.com/pivand/pivand/internal/insight"
+	"github.com/pivand/pivand/internal/leadform"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/report"
 	"github.com/pivand/pivand/internal/sales"
@@ -99,6 +100,12 @@ type Options struct {
 	// Webhooks installs the webhook settings (webhooks.go): outbound
 	// subscriptions with their delivery log, and inbound hooks.
 	Webhooks *webhook.Service
+
+	// LeadForms installs the lead capture forms and lead scoring
+	// (leadform.go): the forms' editor and submissions, the scoring
+	// rules, the score on the person's page, and the public form and
+	// confirmation pages (/f/…).
+	LeadForms *leadform.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -114,6 +121,7 @@ type server struct {
 	segmentSvc *segment.Service
 	campaigns  *campaign.Service
 	segments   func(ctx context.Context) ([]Choice, error)
+	leadforms  *leadform.Service
 	log        *slog.Logger
 	version    string
 	secure     bool
@@ -161,6 +169,7 @@ func New(opts Options) (http.Handler, error) {
 		segmentSvc: opts.SegmentService,
 		campaigns:  opts.Campaigns,
 		segments:   opts.Segments,
+		leadforms:  opts.LeadForms,
 	}
 	if s.importDir == "" {
 		s.importDir = filepath.Join(os.TempDir(), "pivand-imports")
@@ -204,6 +213,9 @@ func New(opts Options) (http.Handler, error) {
 	h := cop.Handler(s.routes())
 	if s.campaigns != nil {
 		h = s.campaignPublic(h) // tracking and one-click unsubscribe: no session, no CSRF (the signed token is the authority)
+	}
+	if s.leadforms != nil {
+		h = s.leadformPublic(h) // public forms, embeddable anywhere: no session, no CSRF (honeypot and rate limits instead)
 	}
 	return h, nil
 }
