@@ -552,3 +552,13 @@ func (tx *Tx) WorkflowDateMatches(ctx context.Context, field string, day string,
 	}
 	return nil
 }
+
+// WorkflowName returns a workflow's name ("" when it is gone).
+func (tx *Tx) WorkflowName(ctx context.Context, id int64) (string, error) {
+	var name string
+	err := tx.QueryRow(ctx, `SELECT name FROM workflows WHERE id = ?`, id).Scan(&name)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return name, tx.db.wrap("workflow name", err)
+}

@@ -39,6 +39,10 @@ type TimelinePayload struct {
 	Kind       string `json:"kind,omitempty"`   // the step's kind
 	Status     string `json:"status"`           // the step's or the run's status
 	Detail     string `json:"detail,omitempty"` // what the step did, why the run started or ended
+	// RunStatus is set on the event of a run's last step: how the run
+	// ended (completed, exited); no separate run_ended event is written then.
+	RunStatus string `json:"run_status,omitempty"`
+	RunDetail string `json:"run_detail,omitempty"`
 }
 
 // triggerEvents are the event types the engine listens to.
@@ -294,6 +298,11 @@ func (s *Service) enqueueStep(ctx context.Context, tx *store.Tx, runID int64, pa
 
 // timeline writes a workflow event on the run's person's timeline.
 func (s *Service) timeline(ctx context.Context, tx *store.Tx, r *store.WorkflowRunRow, path, kind, status, detail string) error {
+	return s.timelineEnd(ctx, tx, r, path, kind, status, detail, "", "")
+}
+
+// timelineEnd is timeline for a run's last step, with how the run ended.
+func (s *Service) timelineEnd(ctx context.Context, tx *store.Tx, r *store.WorkflowRunRow, path, kind, status, detail, runStatus, runDetail string) error {
 	typ := EventStep
 	switch {
 	case path == "" && status == RunActive:
@@ -303,12 +312,14 @@ func (s *Service) timeline(ctx context.Context, tx *store.Tx, r *store.WorkflowR
 	}
 	name := r.Workflow
 	if name == "" {
-		if w, err := tx.Workflow(ctx, r.WorkflowID); err == nil {
-			name, r.Workflow = w.Name, w.Name
+		var err error
+		if name, err = tx.WorkflowName(ctx, r.WorkflowID); err != nil {
+			return err
 		}
+		r.Workflow = name
 	}
 	b, err := json.Marshal(TimelinePayload{WorkflowID: r.WorkflowID, Workflow: name, RunID: r.ID, Object: r.Object, RecordID: r.RecordID,
-		Path: path, Kind: kind, Status: status, Detail: detail})
+		Path: path, Kind: kind, Status: status, Detail: detail, RunStatus: runStatus, RunDetail: runDetail})
 	if err != nil {
 		return err
 	}
@@ -685,14 +696,11 @@ func (s *Service) finish(ctx context.Context, run *store.WorkflowRunRow, path, k
 		if err := tx.SetWorkflowRun(ctx, cur); err != nil {
 			return err
 		}
-		if err := s.timeline(ctx, tx, cur, path, kind, status, detail); err != nil {
-			return err
-		}
 		end := "Completed."
 		if runStatus == RunExited {
 			end = "Exited: " + detail
 		}
-		return s.timeline(ctx, tx, cur, "", "", runStatus, end)
+		return s.timelineEnd(ctx, tx, cur, path, kind, status, detail, runStatus, end)
 	})
 }
 
