@@ -188,6 +188,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 		SegmentService: a.Segments,
 		Campaigns:      a.Campaigns,
 		Segments:       a.campaignAudiences,
+		Workflows:      a.Workflows,
 		LeadForms:      a.LeadForms,
 	})
 	if err != nil {

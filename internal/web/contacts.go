@@ -570,8 +570,9 @@ type contactPage struct {
 	Timeline  timelineSection
 	Panel     activityPanel
 	EraseForm form
-	Analytics *contactAnalytics // the customer analytics card (analytics.go); nil without the module
-	LeadScore *leadScoreCard    // the lead score (leadform.go); nil without the module
+	Analytics *contactAnalytics  // the customer analytics card (analytics.go); nil without the module
+	LeadScore *leadScoreCard     // the lead score (leadform.go); nil without the module
+	Workflows *contactAutomation // workflows to start by hand and recent runs (workflows.go); nil without the module
 	CanWrite  bool
 	CanDelete bool
 	CanExport bool
@@ -612,6 +613,7 @@ func (s *server) contactPage(r *http.Request, c *crm.Contact, panel activityPane
 	if d.LeadScore, err = s.leadScore(r, c.ID); err != nil {
 		return nil, err
 	}
+	d.Workflows = s.contactAutomation(r, c.ID)
 	d.Panel.setup(r, self, d.Users)
 	return d, nil
 }

@@ -39,6 +39,7 @@ func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*te
 	maps.Copy(t.funcs, analyticsFuncs)
 	maps.Copy(t.funcs, salesFuncs)
 	maps.Copy(t.funcs, serviceFuncs)
+	maps.Copy(t.funcs, workflowFuncs)
 	pages, err := t.parseAll()
 	if err != nil {
 		return nil, err

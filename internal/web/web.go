@@ -32,6 +32,7 @@ import (
 	"github.com/pivand/pivand/internal/sales"
 	"github.com/pivand/pivand/internal/segment"
 	"github.com/pivand/pivand/internal/webhook"
+	"github.com/pivand/pivand/internal/workflow"
 )
 
 //go:embed templates static
@@ -106,6 +107,11 @@ type Options struct {
 	// rules, the score on the person's page, and the public form and
 	// confirmation pages (/f/…).
 	LeadForms *leadform.Service
+
+	// Workflows installs automation (workflows.go): the workflow builder,
+	// the run log and failed runs with retry, and starting a workflow
+	// from a person's page. Needs Contacts.
+	Workflows *workflow.Service
 }
 
 // server holds the UI's dependencies; handlers are its methods.
@@ -118,6 +124,7 @@ type server struct {
 	sales      *sales.Service
 	desk       *desk.Service
 	webhooks   *webhook.Service
+	workflows  *workflow.Service
 	segmentSvc *segment.Service
 	campaigns  *campaign.Service
 	segments   func(ctx context.Context) ([]Choice, error)
@@ -166,6 +173,7 @@ func New(opts Options) (http.Handler, error) {
 		sales:      opts.Sales,
 		desk:       opts.Desk,
 		webhooks:   opts.Webhooks,
+		workflows:  opts.Workflows,
 		segmentSvc: opts.SegmentService,
 		campaigns:  opts.Campaigns,
 		segments:   opts.Segments,

@@ -575,6 +575,9 @@ func TestEveryPageEveryLanguage(t *testing.T) {
 				for _, pr := range leadformPages(t, db, l.Code) {
 					check(t, l.Code, pr.path, pr.r)
 				}
+				for _, pr := range workflowPages(t, db, l.Code) {
+					check(t, l.Code, pr.path, pr.r)
+				}
 			})
 		}
 		// The member's own card page is in the member's language (Persian).

@@ -24,13 +24,24 @@
     return e;
   }
 
+  var uid = 0; // checkbox ids, unique across the editors of a page
+
   function init() {
-    var box = document.querySelector("[data-segment-editor]");
-    if (!box || !window.fetch || !window.JSON) return;
+    if (!window.fetch || !window.JSON) return;
+    document.querySelectorAll("[data-segment-editor]").forEach(setup);
+  }
+
+  // setup turns one editor on. A page may hold several (the workflow
+  // builder's conditions and branches): each names its JSON field by id
+  // in data-rules-field and has no live count; the segment form's one
+  // editor uses the form's rules field and its preview.
+  function setup(box) {
     var form = box.closest("form");
-    var textarea = form.querySelector("textarea[name=rules]");
-    var jsonField = form.querySelector("[data-rules-json]");
-    var preview = form.querySelector("[data-segment-preview]");
+    var own = box.getAttribute("data-rules-field");
+    var textarea = own ? document.getElementById(own) : form.querySelector("textarea[name=rules]");
+    if (!textarea) return;
+    var jsonField = own ? textarea.closest("[data-rules-json]") : form.querySelector("[data-rules-json]");
+    var preview = own ? null : form.querySelector("[data-segment-preview]");
     var cfg;
     try { cfg = JSON.parse(box.getAttribute("data-config")); } catch (e) { return; }
     var tree;
@@ -43,7 +54,6 @@
     cfg.fields.forEach(function (f) { fields[f.name] = f; });
     var errors = {};
     (cfg.errors || []).forEach(function (e) { addError(errors, e); });
-    var uid = 0;
     var timer = null;
     var seq = 0;
 
@@ -370,7 +380,7 @@
     }
 
     form.addEventListener("submit", function () { textarea.value = JSON.stringify(clean(tree, false)); });
-    jsonField.hidden = true;
+    if (jsonField) jsonField.hidden = true;
     box.hidden = false;
     if (preview) preview.hidden = false;
     render();
