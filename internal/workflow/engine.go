@@ -417,15 +417,20 @@ func (s *Service) runStep(ctx context.Context, j *jobs.Claimed) error {
 		if s.opts.Actions == nil {
 			return s.fail(ctx, run, p.Path, step.Kind, j.Attempt, fmt.Errorf("no actions are wired"))
 		}
-		if rec, err := s.opts.Actions.Record(ctx, run.Object, run.RecordID); err == nil {
-			target.OwnerID = rec.OwnerID
-			if target.ContactID == 0 {
-				target.ContactID = rec.ContactID
+		// The record's owner (tasks, assignment) and person (when the run
+		// has none yet) are read now; other actions fail on a deleted
+		// record by themselves.
+		if step.Kind == StepTask || step.Kind == StepAssign || target.ContactID == 0 {
+			if rec, err := s.opts.Actions.Record(ctx, run.Object, run.RecordID); err == nil {
+				target.OwnerID = rec.OwnerID
+				if target.ContactID == 0 {
+					target.ContactID = rec.ContactID
+				}
+			} else if crm.ErrorCode(err) == crm.ENOTFOUND {
+				return s.fail(ctx, run, p.Path, step.Kind, j.Attempt, fmt.Errorf("the %s was deleted", run.Object))
+			} else {
+				return s.retryOrFail(ctx, j, run, p.Path, step.Kind, err)
 			}
-		} else if crm.ErrorCode(err) == crm.ENOTFOUND {
-			return s.fail(ctx, run, p.Path, step.Kind, j.Attempt, fmt.Errorf("the %s was deleted", run.Object))
-		} else {
-			return s.retryOrFail(ctx, j, run, p.Path, step.Kind, err)
 		}
 		d, err := s.act(ctx, run, p.Path, step, target, key)
 		if why, skipped := isSkip(err); skipped {
