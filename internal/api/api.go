@@ -23,6 +23,7 @@ import (
 	"github.com/pivand/pivand/internal/desk"
 	"github.com/pivand/pivand/internal/idempotency"
 	"github.com/pivand/pivand/internal/insight"
+	"github.com/pivand/pivand/internal/leadform"
 	"github.com/pivand/pivand/internal/order"
 	"github.com/pivand/pivand/internal/sales"
 	"github.com/pivand/pivand/internal/segment"
@@ -59,6 +60,10 @@ type Options struct {
 
 	// Workflows are the automations; nil leaves /workflows out.
 	Workflows *workflow.Service
+
+	// LeadForms are the lead capture forms and lead scoring; nil leaves
+	// /lead-forms and /score-rules out.
+	LeadForms *leadform.Service
 }
 
 // API is the REST API. It is safe for concurrent use.
@@ -84,6 +89,7 @@ type API struct {
 	uploads   map[string]bool // patterns of the routes whose body is a file
 
 	workflows *workflow.Service
+	leadforms *leadform.Service
 
 	routes  []route // everything registered, in order
 	openapi []byte  // the OpenAPI document, built once
@@ -117,6 +123,7 @@ func New(opts Options) (*API, error) {
 		uploads:   map[string]bool{},
 	}
 	a.workflows = opts.Workflows
+	a.leadforms = opts.LeadForms
 	if a.importDir == "" {
 		a.importDir = filepath.Join(os.TempDir(), "pivand-imports")
 	}

@@ -194,7 +194,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Segments: a.Segments, Webhooks: a.Webhooks, Campaigns: a.Campaigns, Workflows: a.Workflows, Logger: logger, Version: version,
+	apiV1, err := api.New(api.Options{Auth: a.Auth, Idempotency: a.Idem, Contacts: a.Contacts, Activity: a.Activity, Orders: a.Orders, Club: a.Club, Insight: a.Insight, Sales: a.Sales, Desk: a.Desk, Segments: a.Segments, Webhooks: a.Webhooks, Campaigns: a.Campaigns, Workflows: a.Workflows, LeadForms: a.LeadForms, Logger: logger, Version: version,
 		ImportDir: a.ImportDir})
 	if err != nil {
 		return nil, err
