@@ -452,6 +452,7 @@ type campaignPage struct {
 	Revenue      []string // attributed revenue, one per currency
 	Variants     []campaignVariantRow
 	VariantNames []string // A, B, … for the selects
+	RestDefault  int      // the variant "Send to the rest" offers first: the winner, else the leader
 }
 
 // campaignVariantRow is one A/B variant's line in the results.
@@ -463,6 +464,7 @@ type campaignVariantRow struct {
 	OpenRate, ClickRate, PerMsg string
 	Revenue                     []string
 	Winner                      bool
+	Leading                     bool // the best so far, before the winner is picked
 }
 
 // revenueLines formats amounts per currency, sorted by currency; never
@@ -554,6 +556,15 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 			Orders: v.Orders, OpenRate: rate(v.Opened, v.Sent), ClickRate: rate(v.Clicked, v.Sent), Revenue: revenueLines(p, v.Revenue), Winner: v.Winner}
 		d.Variants = append(d.Variants, row)
 	}
+	if c.AB != nil {
+		d.RestDefault = c.ABWinner
+		if c.ABWinner < 0 {
+			d.RestDefault = campaign.PickWinner(c.AB.Metric, d.Results.Variants)
+			for i := range d.Variants {
+				d.Variants[i].Leading = d.Variants[i].Index == d.RestDefault && d.Results.Sent > 0
+			}
+		}
+	}
 	for _, reason := range []string{"no_consent", "consent_withdrawn", "erased", "hard_bounce", "complaint", "do_not_contact", "frequency_cap",
 		"no_address", "deleted", "no_coupon_left", "cancelled"} {
 		if n := d.Results.SkipReasons[reason]; n > 0 {
@@ -588,7 +599,7 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 		}
 		lc.Series = []chart.Series{{Name: p.T("campaigns.results.sent"), Values: sent}, {Name: p.T("campaigns.results.opened"), Values: opened},
 			{Name: p.T("campaigns.results.clicked"), Values: clicked}}
-		d.Chart = template.HTML(lc.SVG())
+		d.Chart = template.HTML(lc.SVG() + chart.Legend(p.T("campaigns.results.sent"), p.T("campaigns.results.opened"), p.T("campaigns.results.clicked")))
 	}
 	var contactID int64
 	if v := d.PreviewQ.V("contact"); v != "" {
