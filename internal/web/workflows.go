@@ -1080,9 +1080,14 @@ func (s *server) contactAutomation(r *http.Request, contactID int64) *contactAut
 	}
 	for _, wf := range list {
 		if wf.Status == workflow.StatusEnabled && wf.Published != nil {
-			t := wf.Published.Definition.Trigger
-			if t.Kind == workflow.TriggerManual && t.Object == workflow.ObjectContact {
-				out.Manual = append(out.Manual, wf)
+			// Workflows about people: those made to be started by hand
+			// first, then the others (a person can be run through any).
+			if wf.Published.Definition.Trigger.RecordObject() == workflow.ObjectContact {
+				if wf.Published.Definition.Trigger.Kind == workflow.TriggerManual {
+					out.Manual = append([]*workflow.Workflow{wf}, out.Manual...)
+				} else {
+					out.Manual = append(out.Manual, wf)
+				}
 			}
 		}
 	}
