@@ -21,6 +21,8 @@ func init() {
 		"ABTest":              "A campaign's A/B test (see AbTestInput).",
 		"ABVariant":           "An A/B variant: its name and the fields that replace A's per language.",
 		"VariantResults":      "One variant's figures over its test group (the rest of the audience is not counted): audience, sent, opened, clicked (people), open_rate and click_rate (of sent), orders and revenue per currency attributed to them; winner marks the chosen variant.",
+		"CampaignFeedbackIn":  "A bounce or complaint report as received: message is the whole raw email (headers and body) of a delivery status notification (RFC 3464, multipart/report; report-type=delivery-status) or of a feedback-loop abuse report (ARF, RFC 5965).",
+		"FeedbackResult":      "What a report did: kind (bounce: a permanent failure, Status 5.x.x; delay: temporary, nothing done; complaint: an abuse report), the recipient and status it names, the delivery and campaign found by the signed unsubscribe token the report quotes (0 when none), and the address put on the suppression list (empty when none).",
 		"CampaignSendRest":    "The variant (0 = A, 1 = B, …) to send to the rest of a waiting A/B test's audience; it becomes the winner when none was picked yet.",
 		"CampaignDelivery":    "The one record of a campaign's message to one person: status queued, sending, sent, failed, skipped or held (the rest of an A/B test, waiting for the winner), with the reason (skipped: no_consent, consent_withdrawn, erased, hard_bounce, complaint, do_not_contact, frequency_cap, no_address, deleted, no_coupon_left, cancelled; failed: the server's answer, or interrupted when the sender died before recording whether the server took it). opened_at, clicked_at, unsubscribed_at and bounced_at are the first such events. variant is the A/B variant sent (0 = A; -1 while held), ab_rest marks the rest of an A/B test's audience; attribution_until ends the window in which the person's orders count as the campaign's revenue (the send or the first click plus attribution_days).",
 		"CampaignResults":     "A campaign's counts: audience = sent + failed + skipped + pending + held; opened, clicked, unsubscribed and bounced count people; skip_reasons count skipped deliveries by reason. orders and revenue (per currency, minor units, never added across currencies) are the orders of people sent the message placed from the send until attribution_until, fully returned ones left out and the rest net of returns, read from the orders as they are now. variants, for an A/B test, are the figures of each variant's test group.",
@@ -83,6 +85,10 @@ type abTestInput struct {
 type abVariantInput struct {
 	Name    string                          `json:"name"`
 	Content map[string]campaignContentInput `json:"content"`
+}
+
+type campaignFeedbackIn struct {
+	Message string `json:"message"`
 }
 
 type campaignSendRest struct {
@@ -234,6 +240,9 @@ func campaignRoutes(a *API) []route {
 		{"POST /api/v1/campaigns/{id}/send-rest", a.handleCampaignSendRest, op{ID: "sendRestCampaign", Tag: "campaigns", Perm: write,
 			Summary: "Send a variant to the rest of a waiting A/B test", In: campaignSendRest{}, Out: &crm.Campaign{},
 			Description: "Only while the campaign is waiting (409 otherwise). The held people are queued with the variant and sent like any others; each still gets one message at most."}},
+		{"POST /api/v1/campaign-feedback", a.handleCampaignFeedback, op{ID: "postCampaignFeedback", Tag: "campaigns", Perm: write,
+			Summary: "Apply a bounce or complaint report that arrived by mail", In: campaignFeedbackIn{}, Out: &campaign.FeedbackResult{},
+			Description: "For the mail system that receives bounces and feedback-loop reports: post each one here. A permanent bounce or a complaint puts the address on the campaign suppression list (later campaigns skip it: hard_bounce, complaint); a bounce also marks its delivery bounced. 422 names message when it is not a report or names no recipient."}},
 		{"GET /api/v1/campaigns/{id}/deliveries", a.handleCampaignDeliveries, op{ID: "listCampaignDeliveries", Tag: "campaigns", Perm: read, Paged: true,
 			Query: deliveryListParams, Summary: "A campaign's delivery records, in id order", Out: list[*crm.CampaignDelivery]{}}},
 		{"GET /api/v1/campaigns/{id}/results", a.handleCampaignResults, op{ID: "getCampaignResults", Tag: "campaigns", Perm: read,
@@ -378,6 +387,16 @@ func (a *API) handleCampaignSendRest(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := a.campaign.SendRest(r.Context(), id, *in.Variant)
 	a.answer(w, r, http.StatusOK, c, err)
+}
+
+func (a *API) handleCampaignFeedback(w http.ResponseWriter, r *http.Request) {
+	var in campaignFeedbackIn
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.campaign.HandleFeedback(r.Context(), []byte(in.Message))
+	a.answer(w, r, http.StatusOK, res, err)
 }
 
 func (a *API) handleCampaignDeliveries(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -264,5 +265,38 @@ func TestCampaignABAPI(t *testing.T) {
 			t.Errorf("%d messages for 20 people", len(sink.to))
 		}
 		e.call(t, "GET", "/api/v1/campaigns?status=waiting", e.ro, "", http.StatusOK, nil)
+	})
+}
+
+// TestCampaignFeedbackAPI: a DSN posted to /campaign-feedback suppresses
+// the address; a message that is no report is a 422 naming message.
+func TestCampaignFeedbackAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, _, _, _ := newCampaignEnv(t, db)
+		report := "From: MAILER-DAEMON@mx.example\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+			"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n" +
+			"Final-Recipient: rfc822; gone@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+		body, _ := json.Marshal(map[string]string{"message": report})
+		var res campaign.FeedbackResult
+		e.call(t, "POST", "/api/v1/campaign-feedback", e.ro, string(body), http.StatusForbidden, nil)
+		e.call(t, "POST", "/api/v1/campaign-feedback", e.rw, string(body), http.StatusOK, &res)
+		if res.Kind != campaign.FeedbackBounce || res.Suppressed != "gone@example.com" || res.DeliveryID != 0 {
+			t.Errorf("result %+v", res)
+		}
+		err := db.Read(context.Background(), func(tx *store.Tx) error {
+			reason, err := tx.CampaignSuppressed(context.Background(), "email", "gone@example.com")
+			if reason != "hard_bounce" {
+				t.Errorf("suppression %q", reason)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb := e.do("POST", "/api/v1/campaign-feedback", e.rw, `{"message":"Subject: hello\r\n\r\nthanks"}`).problem(t, http.StatusUnprocessableEntity)
+		if fieldErrors(pb)["message"] == "" {
+			t.Errorf("no error on message: %v", pb.Errors)
+		}
 	})
 }
