@@ -56,6 +56,22 @@ func TestWorkflowDealWon(t *testing.T) {
 		if _, err := a.Workflows.Publish(as, w.ID, w.Version); err != nil {
 			t.Fatal(err)
 		}
+		// field_changed with from/to reads the values from the change's
+		// audit entry: open → won fires, lost → won does not.
+		var changed []int64
+		for _, def := range []string{
+			`{"trigger": {"kind": "field_changed", "object": "deal", "field": "status", "from": "open", "to": "won"}, "steps": [{"kind": "add_tag", "tag": "was-open"}]}`,
+			`{"trigger": {"kind": "field_changed", "object": "deal", "field": "status", "from": "lost", "to": "won"}, "steps": [{"kind": "add_tag", "tag": "was-lost"}]}`,
+		} {
+			fw, err := a.Workflows.Create(as, workflow.Input{Name: "Status", Definition: json.RawMessage(def)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Workflows.Publish(as, fw.ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			changed = append(changed, fw.ID)
+		}
 		if err := a.Events.Drain(ctx); err != nil { // the subscribers take their place, as in a running server
 			t.Fatal(err)
 		}
@@ -96,6 +112,14 @@ func TestWorkflowDealWon(t *testing.T) {
 		if err != nil || len(runs) != 1 || runs[0].Status != workflow.RunCompleted || runs[0].ContactID != c.ID {
 			t.Fatalf("runs: %v %+v", err, runs)
 		}
+		for i, want := range []int{1, 0} {
+			if rs, _, _ := a.Workflows.Runs(as, workflow.RunFilter{WorkflowID: changed[i]}, crm.Page{}); len(rs) != want {
+				t.Fatalf("field_changed workflow %d: %d runs, want %d", i, len(rs), want)
+			}
+		}
+		if got, _ := a.Sales.Deal(as, d.ID); len(got.Tags) != 1 || got.Tags[0] != "was-open" {
+			t.Fatalf("deal tags: %v", got.Tags)
+		}
 		tasks, _, err := a.Activity.ListTasks(as, crm.TaskFilter{ContactID: c.ID})
 		if err != nil || len(tasks) != 1 || tasks[0].Title != "Thank the customer" || tasks[0].AssigneeID != owner.ID || tasks[0].DealID != d.ID || tasks[0].DueAt == nil {
 			t.Fatalf("tasks: %v %+v", err, tasks)
@@ -122,7 +146,7 @@ func TestWorkflowDealWon(t *testing.T) {
 		// Both steps are on the person's timeline.
 		var n int
 		if err := db.Read(ctx, func(tx *store.Tx) error {
-			return tx.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE contact_id = ? AND type = ?`, c.ID, workflow.EventStep).Scan(&n)
+			return tx.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE contact_id = ? AND type = ? AND subject_id = ?`, c.ID, workflow.EventStep, runs[0].ID).Scan(&n)
 		}); err != nil || n != 2 {
 			t.Fatalf("timeline steps: %d %v", n, err)
 		}

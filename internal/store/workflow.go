@@ -562,3 +562,27 @@ func (tx *Tx) WorkflowName(ctx context.Context, id int64) (string, error) {
 	}
 	return name, tx.db.wrap("workflow name", err)
 }
+
+// AuditChange is the before and after JSON of one audit entry.
+type AuditChange struct{ Before, After string }
+
+// AuditChangesAt returns the audit entries about a record written at the
+// instant at: those of the transaction that also wrote an event at that
+// time (a transaction's entries and events share its time), oldest first.
+func (tx *Tx) AuditChangesAt(ctx context.Context, entityType string, entityID int64, at time.Time) ([]AuditChange, error) {
+	rows, err := tx.Query(ctx, `SELECT before_json, after_json FROM audit_log WHERE entity_type = ? AND entity_id = ? AND created_at = ? ORDER BY id`,
+		entityType, entityID, at)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditChange
+	for rows.Next() {
+		var c AuditChange
+		if err := rows.Scan(&c.Before, &c.After); err != nil {
+			return nil, tx.db.wrap("audit changes", err)
+		}
+		out = append(out, c)
+	}
+	return out, tx.db.wrap("audit changes", rows.Err())
+}

@@ -42,7 +42,7 @@ var Objects = []string{ObjectContact, ObjectCompany, ObjectDeal, ObjectTicket, O
 const (
 	TriggerRecordCreated  = "record_created"   // Object
 	TriggerRecordUpdated  = "record_updated"   // Object
-	TriggerFieldChanged   = "field_changed"    // Object, Field, To (optional: the value it changed to)
+	TriggerFieldChanged   = "field_changed"    // Object, Field, From and To (optional: the values it changed from and to)
 	TriggerDealStage      = "deal_stage"       // StageID (PipelineID optional)
 	TriggerDealWon        = "deal_won"         // -
 	TriggerDealLost       = "deal_lost"        // -
@@ -96,7 +96,8 @@ type Trigger struct {
 	Kind       string `json:"kind"`
 	Object     string `json:"object,omitempty"`      // record_created, record_updated, field_changed, manual
 	Field      string `json:"field,omitempty"`       // field_changed: one of ChangeFields[Object]
-	To         string `json:"to,omitempty"`          // field_changed: only when the new value is this (compared as text; "" any change)
+	From       string `json:"from,omitempty"`        // field_changed: only when the old value was this (compared as text; "" any)
+	To         string `json:"to,omitempty"`          // field_changed: only when the new value is this (compared as text; "" any)
 	PipelineID int64  `json:"pipeline_id,omitempty"` // deal_stage
 	StageID    int64  `json:"stage_id,omitempty"`    // deal_stage
 	SLA        string `json:"sla,omitempty"`         // ticket_sla: warning, breach
@@ -492,6 +493,9 @@ func validateTrigger(v *crm.Validation, t *Trigger) {
 		}
 		if utf8.RuneCountInString(t.To) > MaxNameLength {
 			v.Add(p+"to", "At most %d characters.", MaxNameLength)
+		}
+		if utf8.RuneCountInString(t.From) > MaxNameLength {
+			v.Add(p+"from", "At most %d characters.", MaxNameLength)
 		}
 	case TriggerDealStage:
 		if t.StageID <= 0 {

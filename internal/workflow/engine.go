@@ -153,21 +153,30 @@ func (s *Service) match(ctx context.Context, tx *store.Tx, t *Trigger, ev *crm.E
 		if !slices.Contains(changed, t.Field) {
 			return
 		}
-		if t.To == "" {
+		if t.To == "" && t.From == "" {
 			ok = true
 			return
 		}
-		if s.opts.Actions == nil {
-			return
+		// The values before and after are those of the audit entry the
+		// change wrote with its event (same transaction, same time).
+		from, to, known, aerr := changeOf(ctx, tx, object, recordID, ev.CreatedAt, t.Field)
+		if aerr != nil {
+			return "", 0, 0, false, aerr
 		}
-		rec, rerr := s.opts.Actions.Record(ctx, object, recordID)
-		if crm.ErrorCode(rerr) == crm.ENOTFOUND {
-			return
+		if !known {
+			if t.From != "" || s.opts.Actions == nil {
+				return // the old value is unknown: a "from" trigger does not fire
+			}
+			rec, rerr := s.opts.Actions.Record(ctx, object, recordID)
+			if crm.ErrorCode(rerr) == crm.ENOTFOUND {
+				return
+			}
+			if rerr != nil {
+				return "", 0, 0, false, rerr
+			}
+			to = rec.Fields[t.Field]
 		}
-		if rerr != nil {
-			return "", 0, 0, false, rerr
-		}
-		ok = strings.EqualFold(strings.TrimSpace(rec.Fields[t.Field]), strings.TrimSpace(t.To))
+		ok = (t.From == "" || sameText(from, t.From)) && (t.To == "" || sameText(to, t.To))
 	case TriggerDealStage:
 		ok = ev.Type == crm.EventDealStageChanged && p.StageID == t.StageID && (t.PipelineID == 0 || p.PipelineID == t.PipelineID)
 	case TriggerDealWon:
@@ -198,6 +207,53 @@ func (s *Service) match(ctx context.Context, tx *store.Tx, t *Trigger, ev *crm.E
 		object, recordID, contactID, ok = ObjectContact, cid, cid, true
 	}
 	return
+}
+
+func sameText(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b)) }
+
+// changeOf reads a field's values before and after the change an event
+// announced, from the audit entries written in the same transaction.
+// known is false when no entry holds the field.
+func changeOf(ctx context.Context, tx *store.Tx, object string, id int64, at time.Time, field string) (from, to string, known bool, err error) {
+	cs, err := tx.AuditChangesAt(ctx, object, id, at)
+	if err != nil {
+		return "", "", false, err
+	}
+	for _, c := range cs {
+		var before, after map[string]any
+		_ = json.Unmarshal([]byte(c.Before), &before)
+		_ = json.Unmarshal([]byte(c.After), &after)
+		b, inB := before[field]
+		a, inA := after[field]
+		if !inB && !inA {
+			continue
+		}
+		return textOf(b), textOf(a), true, nil
+	}
+	return "", "", false, nil
+}
+
+// textOf writes a JSON value as the text triggers compare: numbers
+// without exponent, lists joined by commas, null as "".
+func textOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, p := range x {
+			parts = append(parts, textOf(p))
+		}
+		return strings.Join(parts, ",")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // enrol starts a run of c for the record unless the record is in an
