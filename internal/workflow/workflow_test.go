@@ -661,3 +661,60 @@ func TestPublishKeepsVersions(t *testing.T) {
 		}
 	})
 }
+
+// Each event-based trigger kind fires on its event and not on its
+// neighbours'.
+func TestTriggerMatching(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ana := e.contact("Ana")
+		e.settle()
+		cases := []struct {
+			trigger string
+			fire    crm.Event
+			miss    crm.Event
+		}{
+			{`{"kind": "webhook_received", "hook_id": 5}`,
+				crm.Event{Type: crm.EventWebhookReceived, SubjectType: "inbound_hook", SubjectID: 5, Payload: json.RawMessage(fmt.Sprintf(`{"hook_id": 5, "body": {"contact_id": %d}}`, ana))},
+				crm.Event{Type: crm.EventWebhookReceived, SubjectType: "inbound_hook", SubjectID: 6, Payload: json.RawMessage(fmt.Sprintf(`{"hook_id": 6, "body": {"contact_id": %d}}`, ana))}},
+			{`{"kind": "tier_changed", "tier_id": 2}`,
+				crm.Event{Type: "club.tier_changed", SubjectType: "club_member", SubjectID: 9, ContactID: ana, Payload: json.RawMessage(`{"to_tier_id": 2}`)},
+				crm.Event{Type: "club.tier_changed", SubjectType: "club_member", SubjectID: 9, ContactID: ana, Payload: json.RawMessage(`{"to_tier_id": 1}`)}},
+			{`{"kind": "ticket_sla", "sla": "breach"}`,
+				crm.Event{Type: crm.EventTicketSLABreached, SubjectType: "ticket", SubjectID: 11, ContactID: ana},
+				crm.Event{Type: crm.EventTicketSLAWarning, SubjectType: "ticket", SubjectID: 12, ContactID: ana}},
+			{`{"kind": "order_placed"}`,
+				crm.Event{Type: crm.EventOrderCreated, SubjectType: "order", SubjectID: 21, ContactID: ana},
+				crm.Event{Type: crm.EventOrderReturned, SubjectType: "order", SubjectID: 22, ContactID: ana}},
+			{`{"kind": "points_expiring"}`,
+				crm.Event{Type: "club.points_expiring", SubjectType: "club_member", SubjectID: 31, ContactID: ana},
+				crm.Event{Type: "club.points_expired", SubjectType: "club_member", SubjectID: 32, ContactID: ana}},
+			{`{"kind": "record_updated", "object": "ticket"}`,
+				crm.Event{Type: crm.EventTicketStatusChanged, SubjectType: "ticket", SubjectID: 41, ContactID: ana},
+				crm.Event{Type: crm.EventTicketCreated, SubjectType: "ticket", SubjectID: 42, ContactID: ana}},
+			{`{"kind": "field_changed", "object": "contact", "field": "language"}`,
+				crm.Event{Type: crm.EventContactUpdated, SubjectType: "contact", SubjectID: ana, ContactID: ana, Payload: json.RawMessage(`{"changed": ["language", "tags"]}`)},
+				crm.Event{Type: crm.EventContactUpdated, SubjectType: "contact", SubjectID: ana, ContactID: ana, Payload: json.RawMessage(`{"changed": ["tags"]}`)}},
+			{`{"kind": "deal_lost"}`,
+				crm.Event{Type: crm.EventDealLost, SubjectType: "deal", SubjectID: 51, ContactID: ana},
+				crm.Event{Type: crm.EventDealWon, SubjectType: "deal", SubjectID: 52, ContactID: ana}},
+		}
+		for i, c := range cases {
+			w := e.publish(fmt.Sprint("t", i), `{"trigger": `+c.trigger+`, "reenrol": true, "max_runs_per_day": 10, "steps": [{"kind": "stop"}]}`)
+			e.emit(c.miss)
+			e.settle()
+			if n := len(e.runs(w.ID)); n != 0 {
+				t.Errorf("%s: %d runs on %s", c.trigger, n, c.miss.Type)
+			}
+			e.emit(c.fire)
+			e.settle()
+			rs := e.runs(w.ID)
+			if len(rs) != 1 || rs[0].ContactID != ana || rs[0].Status != workflow.RunCompleted {
+				t.Errorf("%s: runs %+v", c.trigger, rs)
+			}
+			if _, err := e.svc.SetEnabled(sys, w.ID, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
