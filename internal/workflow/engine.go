@@ -566,7 +566,7 @@ func (s *Service) act(ctx context.Context, run *store.WorkflowRunRow, path strin
 		return a.CreateTicket(ctx, TicketAction{Subject: st.Title, Body: st.Body, Priority: st.Priority, Category: st.Category, ContactID: t.ContactID, Key: key})
 	case StepWebhook:
 		body, err := json.Marshal(map[string]any{"workflow_id": run.WorkflowID, "workflow": run.Workflow, "run_id": run.ID, "step": path,
-			"object": run.Object, "record_id": run.RecordID, "contact_id": run.ContactID, "reason": run.Reason})
+			"object": run.Object, "record_id": run.RecordID, "contact_id": run.ContactID, "reason": run.Reason, "event_id": run.EventID})
 		if err != nil {
 			return "", err
 		}
