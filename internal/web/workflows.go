@@ -618,6 +618,11 @@ func (s *server) handleWorkflowSave(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch crm.ErrorCode(err) {
 		case crm.EINVALID:
+			if op == "publish" {
+				// The draft was not saved (its name, say): name every
+				// problem publishing would find too, not one at a time.
+				err = mergeInvalid(err, s.workflowCheck(ctx, def))
+			}
 			f.fail(p, err)
 			s.renderBuilder(w, r, http.StatusUnprocessableEntity, wf, f)
 		case crm.ECONFLICT:
@@ -645,6 +650,31 @@ func (s *server) handleWorkflowSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, fmt.Sprintf("/automation/%d/edit?check=1", saved.ID), "workflow_saved")
+}
+
+// workflowCheck validates a definition as publishing would; nil when
+// it is valid or the check itself failed.
+func (s *server) workflowCheck(ctx context.Context, def []byte) error {
+	_, err := s.workflows.Check(ctx, def)
+	if crm.ErrorCode(err) != crm.EINVALID {
+		return nil
+	}
+	return err
+}
+
+// mergeInvalid adds the field problems of more to err's.
+func mergeInvalid(err, more error) error {
+	if more == nil {
+		return err
+	}
+	fields := map[string]string{}
+	for k, v := range crm.ErrorFields(more) {
+		fields[k] = v
+	}
+	for k, v := range crm.ErrorFields(err) {
+		fields[k] = v
+	}
+	return &crm.Error{Code: crm.EINVALID, Message: crm.ErrorMessage(err), Fields: fields}
 }
 
 // --- A workflow's page ---

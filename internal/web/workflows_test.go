@@ -277,7 +277,8 @@ func TestWorkflowBuilder(t *testing.T) {
 			"step", "1", "s.1.kind", "award_points", "s.1.points", "lots", "op", "publish")
 		r = c.post("/automation", "/automation/new", bad)
 		mustStatus(t, r, http.StatusUnprocessableEntity)
-		mustContain(t, r, "Give the workflow a name.", `id="f-name-error"`, `aria-invalid="true"`, `href="#f-name"`)
+		mustContain(t, r, "Give the workflow a name.", `id="f-name-error"`, `aria-invalid="true"`, `href="#f-name"`,
+			"Choose a stage.", `id="f-s.0.title-error"`) // all at once, not the name first
 		// Named, the draft is saved; publishing names the rest.
 		bad.Set("name", "Won deals")
 		r = c.post("/automation", "/automation/new", bad)
