@@ -97,7 +97,27 @@ func TestABTest(t *testing.T) {
 		if err != nil || clicks != 2 {
 			t.Fatalf("clicks %d: %v", clicks, err)
 		}
+		// A person of B orders after the message: B's revenue, in its currency.
+		var buyer *crm.CampaignDelivery
+		for _, d := range ds {
+			if d.Variant == 1 && !d.ABRest {
+				buyer = d
+				break
+			}
+		}
+		err = db.Write(sys, func(tx *store.Tx) error {
+			at := f.now.Add(time.Hour)
+			_, err := tx.Exec(sys, `INSERT INTO orders (contact_id, status, currency, subtotal, total, channel, placed_at, created_at, updated_at)
+				VALUES (?, 'placed', 'EUR', 4200, 4200, 'web', ?, ?, ?)`, buyer.ContactID, at, at, at)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		r, _ := f.svc.Results(sys, c.ID)
+		if r.Variants[1].Revenue["EUR"] != 4200 || r.Variants[1].Orders != 1 || len(r.Variants[0].Revenue) != 0 || r.Revenue["EUR"] != 4200 {
+			t.Errorf("revenue per variant: %+v", r.Variants)
+		}
 		if r.Held != int64(held) || len(r.Variants) != 2 || r.Variants[1].Clicked != 2 || r.Variants[0].Clicked != 0 ||
 			r.Variants[0].Audience+r.Variants[1].Audience != int64(test) || r.Sent+r.Held != n {
 			t.Fatalf("results while waiting %+v", r)
