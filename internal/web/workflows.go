@@ -92,6 +92,13 @@ type wfTabs struct {
 
 func (s *server) wfTabs(r *http.Request, current string) wfTabs {
 	t := wfTabs{Current: current, Webhooks: s.webhooks != nil && state(r).user.Can(crm.PermSettingsManage)}
+	// The failed runs waiting for a retry, on every automation page (a
+	// shop keeps tens of workflows, not thousands).
+	if list, _, err := s.workflows.List(r.Context(), crm.Page{Limit: crm.MaxLimit}); err == nil {
+		for _, wf := range list {
+			t.Failed += wf.FailedRuns
+		}
+	}
 	return t
 }
 
@@ -378,7 +385,6 @@ func (s *server) handleWorkflowIndex(w http.ResponseWriter, r *http.Request) {
 			def = wf.Published.Definition
 		}
 		d.Rows = append(d.Rows, workflowRow{W: wf, Trigger: describeTrigger(p, def.Trigger, names)})
-		d.Tabs.Failed += wf.FailedRuns
 	}
 	if next != "" {
 		d.Next = "/automation?after=" + url.QueryEscape(next)
