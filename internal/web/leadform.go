@@ -25,6 +25,9 @@ func init() {
 		nav:    []navItem{{Key: "leadform.nav", Href: "/marketing/forms", Perm: crm.PermMarketingRead, Prefix: "/marketing/"}},
 		routes: leadformRoutes,
 	})
+	payload := func() any { return new(leadform.TimelinePayload) }
+	registerTimeline(crm.EventFormSubmitted, timelineRenderer{Icon: "note", Payload: payload})
+	registerTimeline(crm.EventFormConfirmed, timelineRenderer{Icon: "check", Payload: payload})
 }
 
 func leadformRoutes(s *server, mux *http.ServeMux) {
@@ -307,6 +310,7 @@ func (s *server) handleLeadFormDelete(w http.ResponseWriter, r *http.Request) {
 type scoreRuleRow struct {
 	*crm.ScoreRule
 	Condition string // in words
+	Event     string // the behaviour in words
 }
 
 type scoringPage struct {
@@ -334,7 +338,11 @@ func (s *server) scoringPage(r *http.Request, fm form) (*scoringPage, error) {
 	d := &scoringPage{base: s.page(r, "leadform.scoring.title"), F: fm, Events: leadform.BehaviourEvents, Presets: scorePresets,
 		CanWrite: state(r).user.Can(crm.PermMarketingWrite), Tab: "scoring"}
 	for _, rule := range rules {
-		d.Rules = append(d.Rules, scoreRuleRow{ScoreRule: rule, Condition: conditionWords(p, rule.Condition)})
+		row := scoreRuleRow{ScoreRule: rule, Condition: conditionWords(p, rule.Condition), Event: rule.EventType}
+		if k := "leadform.event." + rule.EventType; p.Has(k) {
+			row.Event = p.T(k)
+		}
+		d.Rules = append(d.Rules, row)
 	}
 	return d, nil
 }
@@ -360,10 +368,25 @@ func conditionWords(p *locale.Printer, r *crm.Rule) string {
 	if k := "segments.op." + r.Op; p.Has(k) {
 		op = p.T(k)
 	}
-	v := ""
-	if r.Value != nil {
-		b, _ := json.Marshal(r.Value)
-		v = " " + strings.Trim(string(b), `"`)
+	v, sep := "", ", "
+	if p.Dir() == "rtl" {
+		sep = "، "
+	}
+	switch x := r.Value.(type) {
+	case nil:
+	case string:
+		v = " " + x
+	case []string:
+		v = " " + strings.Join(x, sep)
+	case []any:
+		var parts []string
+		for _, e := range x {
+			parts = append(parts, fmt.Sprint(e))
+		}
+		v = " " + strings.Join(parts, sep)
+	default:
+		b, _ := json.Marshal(x)
+		v = " " + string(b)
 	}
 	return label + " " + op + v
 }

@@ -233,7 +233,7 @@ func TestLeadFormFlow(t *testing.T) {
 			t.Fatalf("score: %d %v", n, err)
 		}
 		mustContain(t, c.get("/marketing/scoring"), "form.submitted", "Has a company")
-		mustContain(t, c.get("/contacts/"+strconv.FormatInt(person.ID, 10)), "lf-score", ">25<")
+		mustContain(t, c.get("/contacts/"+strconv.FormatInt(person.ID, 10)), "lf-score", ">25<", "Filled in the form تماس با ما")
 		// Submissions from one address are limited (10 a minute).
 		var last response
 		for range 11 {
