@@ -91,6 +91,8 @@ type listColumn struct {
 	On    bool
 	// Analytics marks the customer analytics columns (analytics.go).
 	Analytics bool
+	// LeadScore marks the lead score column (leadform.go).
+	LeadScore bool
 }
 
 var standardColumns = []string{"email", "phone", "company", "tags", "owner", "created"}
@@ -145,8 +147,9 @@ type contactIndexPage struct {
 	CanDelete    bool
 	Error        *message // a failed bulk action
 	Filtered     bool
-	Analytics    *listAnalytics // analytics filters and columns (analytics.go); nil without the module
-	InSegment    *listSegments  // the segment filter and the lists of "add to list" (segments.go); nil without the module
+	Analytics    *listAnalytics  // analytics filters and columns (analytics.go); nil without the module
+	InSegment    *listSegments   // the segment filter and the lists of "add to list" (segments.go); nil without the module
+	LeadScores   map[int64]int64 // the lead scores of the people shown when that column is (leadform.go)
 }
 
 var contactSorts = map[string]string{"newest": crm.SortCreatedDesc, "oldest": crm.SortCreatedAsc, "name": crm.SortName, "updated": crm.SortUpdatedDesc}
@@ -275,6 +278,7 @@ func (s *server) contactIndex(w http.ResponseWriter, r *http.Request, q url.Valu
 		d.Path = "/contacts"
 	}
 	d.Columns = append(listColumns(r, p, fields), s.analyticsListColumns(r, p, la)...)
+	d.Columns = append(d.Columns, s.leadScoreColumns(r, p)...)
 	for _, c := range d.Columns {
 		if c.On {
 			d.Shown = append(d.Shown, c)
@@ -342,6 +346,10 @@ func (s *server) contactIndex(w http.ResponseWriter, r *http.Request, q url.Valu
 		s.renderError(w, r, err)
 		return
 	}
+	if d.LeadScores, err = s.listLeadScores(r, d.Shown, people); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	var ids []int64
 	for _, c := range people {
 		ids = append(ids, c.CompanyIDs...)
@@ -366,7 +374,7 @@ func (s *server) handleContactColumns(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	var chosen []string
 	for _, k := range r.PostForm["col"] {
-		if (slices.Contains(standardColumns, k) || strings.HasPrefix(k, "custom.") || slices.Contains(analyticsColumnKeys, k)) && !slices.Contains(chosen, k) && len(chosen) < 40 {
+		if (slices.Contains(standardColumns, k) || strings.HasPrefix(k, "custom.") || slices.Contains(analyticsColumnKeys, k) || k == leadScoreColumn) && !slices.Contains(chosen, k) && len(chosen) < 40 {
 			chosen = append(chosen, k)
 		}
 	}

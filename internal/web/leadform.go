@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -508,4 +509,32 @@ func (s *server) leadScore(r *http.Request, contactID int64) (*leadScoreCard, er
 		return nil, err
 	}
 	return &leadScoreCard{Score: n}, nil
+}
+
+// leadScoreColumn is the people list's lead score column.
+const leadScoreColumn = "lead.score"
+
+// leadScoreColumns is the lead score column of the people list (off
+// unless chosen); none without the module.
+func (s *server) leadScoreColumns(r *http.Request, p *locale.Printer) []listColumn {
+	if s.leadforms == nil {
+		return nil
+	}
+	on := false
+	if c, err := r.Cookie(columnsCookie); err == nil {
+		on = slices.Contains(strings.Split(c.Value, "|"), leadScoreColumn)
+	}
+	return []listColumn{{Key: leadScoreColumn, Label: p.T("leadform.score"), On: on, LeadScore: true}}
+}
+
+// listLeadScores reads the scores of the people shown when the column is.
+func (s *server) listLeadScores(r *http.Request, shown []listColumn, people []*crm.Contact) (map[int64]int64, error) {
+	if s.leadforms == nil || !slices.ContainsFunc(shown, func(c listColumn) bool { return c.LeadScore }) {
+		return nil, nil
+	}
+	ids := make([]int64, len(people))
+	for i, c := range people {
+		ids[i] = c.ID
+	}
+	return s.leadforms.Scores(r.Context(), ids)
 }

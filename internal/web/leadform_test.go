@@ -232,7 +232,10 @@ func TestLeadFormFlow(t *testing.T) {
 		if n, err := la.forms.Score(ctx, person.ID); err != nil || n != 25 {
 			t.Fatalf("score: %d %v", n, err)
 		}
-		mustContain(t, c.get("/marketing/scoring"), "form.submitted", "Has a company")
+		mustContain(t, c.get("/marketing/scoring"), "fills in a form", "Has a company")
+		// The score as a column of the people list, once chosen.
+		mustStatus(t, c.post("/contacts/columns", "/contacts", url.Values{"col": {"email", "lead.score"}, "next": {"/contacts"}}), http.StatusSeeOther)
+		mustContain(t, c.get("/contacts"), `<span class="num">25</span>`)
 		mustContain(t, c.get("/contacts/"+strconv.FormatInt(person.ID, 10)), "lf-score", ">25<", "Filled in the form تماس با ما")
 		// Submissions from one address are limited (10 a minute).
 		var last response
