@@ -406,6 +406,22 @@ func (tx *Tx) ReplaceContactScores(ctx context.Context, scores map[int64]int64) 
 			ids = append(ids, id)
 		}
 	}
+	if tx.Dialect() == Postgres {
+		// Two arrays per statement: one plan for thousands of rows.
+		const big = 10000
+		for start := 0; start < len(ids); start += big {
+			part := ids[start:min(start+big, len(ids))]
+			vals := make([]int64, len(part))
+			for i, id := range part {
+				vals[i] = scores[id]
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO contact_scores (contact_id, score, computed_at)
+				SELECT c.id, v.score, ? FROM unnest(?::bigint[], ?::bigint[]) v(id, score) JOIN contacts c ON c.id = v.id`, tx.now, part, vals); err != nil {
+				return tx.db.wrap("store scores", err)
+			}
+		}
+		return nil
+	}
 	for start := 0; start < len(ids); start += batch {
 		end := min(start+batch, len(ids))
 		var b strings.Builder
