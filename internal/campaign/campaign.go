@@ -50,8 +50,8 @@ type Options struct {
 	// BaseURL is the public address tracking and unsubscribe links use.
 	BaseURL string
 	Logger  *slog.Logger
-	// BatchSize is how many recipients one transaction claims (twice the
-	// sending connections when 0). The outcomes of a batch are committed
+	// BatchSize is how many recipients one transaction claims
+	// (DefaultBatchSize when 0). The outcomes of a batch are committed
 	// after its messages are sent: a crash leaves at most one batch whose
 	// outcome is unknown (docs/marketing.md).
 	BatchSize int

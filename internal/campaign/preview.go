@@ -63,13 +63,10 @@ func (s *Service) PreviewVariant(ctx context.Context, id, contactID int64, lang 
 		if rd != nil {
 			data = DataFor(rd, lang, "COUPON-PREVIEW", s.opts.BaseURL+"/c/u/preview")
 			r := &sender{s: s, c: c, st: st}
-			kind, addr := "email", strings.ToLower(rd.Email)
-			if c.Channel == ChannelSMS {
-				kind, addr = "phone", rd.Phone
-			}
+			kind, addr := address(c.Channel, rd)
 			if addr == "" {
 				p.Reason = "no_address"
-			} else if p.Reason, err = r.mayContact(ctx, tx, rd, kind, addr); err != nil {
+			} else if p.Reason, err = r.mayContact(ctx, tx, rd, kind, addr, nil); err != nil {
 				return err
 			}
 		}

@@ -43,17 +43,14 @@ func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, 
 		if rd, err = tx.RecipientData(ctx, contactID); err != nil {
 			return err
 		}
-		kind := "email"
-		addr = strings.ToLower(strings.TrimSpace(rd.Email))
-		if channel == ChannelSMS {
-			kind, addr = "phone", rd.Phone
-		}
+		var kind string
+		kind, addr = address(channel, rd)
 		if addr == "" {
 			reason = "no_address"
 			return nil
 		}
 		r := &sender{s: s, c: &crm.Campaign{Channel: channel}, st: st}
-		reason, err = r.mayContact(ctx, tx, rd, kind, addr)
+		reason, err = r.mayContact(ctx, tx, rd, kind, addr, nil)
 		return err
 	})
 	if err != nil {

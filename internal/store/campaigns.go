@@ -267,21 +267,39 @@ func (tx *Tx) SetCampaignAudienceReady(ctx context.Context, id int64) error {
 
 // AllContactIDs calls fn with the id of every person, in id order.
 func (tx *Tx) AllContactIDs(ctx context.Context, fn func(id int64) error) error {
-	rows, err := tx.Query(ctx, `SELECT id FROM contacts ORDER BY id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return tx.db.wrap("contact ids", err)
-		}
-		if err := fn(id); err != nil {
+	// A page at a time, with no rows open while fn runs: fn may write in
+	// tx, and a PostgreSQL connection runs one statement at a time (a
+	// write while a result is being read breaks it).
+	const page = 1000
+	ids := make([]int64, 0, page)
+	for after := int64(0); ; {
+		rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?`, after, page)
+		if err != nil {
 			return err
 		}
+		ids = ids[:0]
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return tx.db.wrap("contact ids", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return tx.db.wrap("contact ids", err)
+		}
+		for _, id := range ids {
+			if err := fn(id); err != nil {
+				return err
+			}
+		}
+		if len(ids) < page {
+			return nil
+		}
+		after = ids[len(ids)-1]
 	}
-	return tx.db.wrap("contact ids", rows.Err())
 }
 
 // FailInterruptedDeliveries marks deliveries another sender claimed and
@@ -393,22 +411,179 @@ func (tx *Tx) CampaignQueue(ctx context.Context, campaignID int64) (pending int6
 // first email and phone, language, tags, the time_zone custom field,
 // consents and available club points (all programs).
 func (tx *Tx) RecipientData(ctx context.Context, contactID int64) (*crm.RecipientData, error) {
-	c, err := tx.FindContactByID(ctx, contactID)
+	rs, err := tx.RecipientsData(ctx, []int64{contactID})
 	if err != nil {
 		return nil, err
 	}
-	r := &crm.RecipientData{ContactID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Language: c.Language, Tags: c.Tags, Consents: c.Consents}
-	if len(c.Emails) > 0 {
-		r.Email = c.Emails[0].Value
+	r := rs[contactID]
+	if r == nil {
+		return nil, crm.Errorf(crm.ENOTFOUND, "Contact was not found.")
 	}
-	if len(c.Phones) > 0 {
-		r.Phone = c.Phones[0].Value
+	return r, nil
+}
+
+// RecipientsData is RecipientData for the people of one sending batch,
+// in three statements whatever their number: people, consents, points.
+// People who no longer exist are missing from the map.
+func (tx *Tx) RecipientsData(ctx context.Context, ids []int64) (map[int64]*crm.RecipientData, error) {
+	out := make(map[int64]*crm.RecipientData, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	if tz, ok := c.Custom["time_zone"].(string); ok {
-		r.TimeZone = tz
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
-	err = tx.QueryRow(ctx, `SELECT COALESCE(SUM(available), 0) FROM club_members WHERE contact_id = ? AND status = 'active'`, contactID).Scan(&r.Points)
-	return r, tx.db.wrap("recipient points", err)
+	in := Placeholders(len(ids))
+	rows, err := tx.Query(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			rows.Close()
+			return nil, tx.db.wrap("scan recipient", err)
+		}
+		r := &crm.RecipientData{ContactID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Language: c.Language, Tags: c.Tags,
+			Consents: []crm.Consent{}}
+		if len(c.Emails) > 0 {
+			r.Email = c.Emails[0].Value
+		}
+		if len(c.Phones) > 0 {
+			r.Phone = c.Phones[0].Value
+		}
+		if tz, ok := c.Custom["time_zone"].(string); ok {
+			r.TimeZone = tz
+		}
+		out[c.ID] = r
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, tx.db.wrap("recipients", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT contact_id, channel, status, source, note, changed_by, changed_at FROM contact_consents
+		WHERE contact_id IN (`+in+`) ORDER BY contact_id, channel`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var (
+			id int64
+			c  crm.Consent
+			by sql.NullInt64
+		)
+		if err := rows.Scan(&id, &c.Channel, &c.Status, &c.Source, &c.Note, &by, &c.ChangedAt); err != nil {
+			rows.Close()
+			return nil, tx.db.wrap("scan consents", err)
+		}
+		c.ChangedBy = by.Int64
+		if r := out[id]; r != nil {
+			r.Consents = append(r.Consents, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, tx.db.wrap("recipient consents", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT contact_id, COALESCE(SUM(available), 0) FROM club_members
+		WHERE contact_id IN (`+in+`) AND status = 'active' GROUP BY contact_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, points int64
+		if err := rows.Scan(&id, &points); err != nil {
+			return nil, tx.db.wrap("scan recipient points", err)
+		}
+		if r := out[id]; r != nil {
+			r.Points = points
+		}
+	}
+	return out, tx.db.wrap("recipient points", rows.Err())
+}
+
+// SuppressedHashes returns which of the hashes of erased people's
+// addresses (IsSuppressed) are stored.
+func (tx *Tx) SuppressedHashes(ctx context.Context, hashes []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT hash FROM suppressions WHERE hash IN (`+Placeholders(len(hashes))+`)`, anys(hashes)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, tx.db.wrap("scan suppressions", err)
+		}
+		out[h] = true
+	}
+	return out, tx.db.wrap("suppressions", rows.Err())
+}
+
+// CampaignSuppressions is CampaignSuppressed for many addresses of one
+// channel: the reason of each address that must not get campaigns.
+func (tx *Tx) CampaignSuppressions(ctx context.Context, channel string, addrs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(addrs) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT address, reason FROM campaign_suppressions WHERE channel = ? AND address IN (`+
+		Placeholders(len(addrs))+`)`, append([]any{channel}, anys(addrs)...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, reason string
+		if err := rows.Scan(&a, &reason); err != nil {
+			return nil, tx.db.wrap("scan campaign suppressions", err)
+		}
+		out[a] = reason
+	}
+	return out, tx.db.wrap("campaign suppressions", rows.Err())
+}
+
+// ContactsCampaignsSince is ContactCampaignsSince for many people: the
+// messages sent to each since a time (people with none are missing).
+func (tx *Tx) ContactsCampaignsSince(ctx context.Context, ids []int64, since time.Time) (map[int64]int, error) {
+	out := map[int64]int{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	args = append(args, since.UTC())
+	rows, err := tx.Query(ctx, `SELECT contact_id, COUNT(*) FROM campaign_deliveries WHERE contact_id IN (`+Placeholders(len(ids))+
+		`) AND sent_at >= ? GROUP BY contact_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, tx.db.wrap("scan contact campaigns", err)
+		}
+		out[id] = n
+	}
+	return out, tx.db.wrap("contacts campaigns", rows.Err())
+}
+
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
 }
 
 // NextCampaignCoupon returns an active coupon of a club batch that no
