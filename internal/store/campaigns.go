@@ -315,10 +315,12 @@ func (tx *Tx) FailInterruptedDeliveries(ctx context.Context, campaignID int64, t
 }
 
 // ClaimDeliveries marks up to n due queued deliveries of a campaign as
-// being sent by token and returns them.
+// being sent by token and returns them, the longest due first. (In the
+// order of campaign_deliveries_queue: by id alone, every claim sorted all
+// the queued rows, a quadratic send.)
 func (tx *Tx) ClaimDeliveries(ctx context.Context, campaignID int64, token string, n int) ([]*crm.CampaignDelivery, error) {
 	rows, err := tx.Query(ctx, `UPDATE campaign_deliveries SET status = 'sending', claim_token = ?, attempts = attempts + 1, updated_at = ?
-		WHERE id IN (SELECT id FROM campaign_deliveries WHERE campaign_id = ? AND status = 'queued' AND next_at <= ? ORDER BY id LIMIT ?)
+		WHERE id IN (SELECT id FROM campaign_deliveries WHERE campaign_id = ? AND status = 'queued' AND next_at <= ? ORDER BY next_at, id LIMIT ?)
 		RETURNING id, contact_id, attempts, variant, ab_rest`, token, tx.now, campaignID, tx.now, n)
 	if err != nil {
 		return nil, fmt.Errorf("store: claim deliveries: %w", err)
