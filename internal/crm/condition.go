@@ -187,7 +187,7 @@ func ParseRules(data []byte) (Rule, error) {
 	dec.UseNumber()
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return Rule{}, &Error{Code: EINVALID, Message: "The conditions are not valid JSON.", Fields: map[string]string{"rules": jsonProblem(err)}}
+		return Rule{}, &Error{Code: EINVALID, Message: "The conditions are not valid JSON.", Fields: map[string]string{"rules": JSONProblem(err)}}
 	}
 	if dec.More() {
 		return Rule{}, &Error{Code: EINVALID, Message: "The conditions are not valid JSON.", Fields: map[string]string{"rules": "Unexpected data after the group."}}
@@ -195,7 +195,10 @@ func ParseRules(data []byte) (Rule, error) {
 	return r, nil
 }
 
-func jsonProblem(err error) string {
+// JSONProblem says in words what is wrong with a document encoding/json
+// refused: the byte of a syntax error, the key and the type expected of
+// a wrong value, an unknown key.
+func JSONProblem(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
@@ -217,6 +220,8 @@ func jsonProblem(err error) string {
 
 func jsonKind(k string) string {
 	switch k {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
 	case "slice":
 		return "a list"
 	case "struct":

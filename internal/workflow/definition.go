@@ -13,6 +13,7 @@ package workflow
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -410,7 +411,12 @@ func ParseDefinition(data []byte) (Definition, error) {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(&d); err != nil {
-		return Definition{}, &crm.Error{Code: crm.EINVALID, Message: "The definition is not valid JSON.", Fields: map[string]string{"definition": err.Error()}}
+		field := "definition"
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			field += "." + te.Field // "definition.steps.points": encoding/json does not say which step
+		}
+		return Definition{}, &crm.Error{Code: crm.EINVALID, Message: "The definition is not valid JSON.", Fields: map[string]string{field: crm.JSONProblem(err)}}
 	}
 	return d, nil
 }
