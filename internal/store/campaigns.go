@@ -917,25 +917,13 @@ func (tx *Tx) CampaignTimes(ctx context.Context, campaignID int64, kind string, 
 
 // CampaignSetting returns a campaign setting (key campaign.*; "" when none).
 func (tx *Tx) CampaignSetting(ctx context.Context, key string) (string, error) {
-	if !strings.HasPrefix(key, "campaign.") {
-		return "", crm.Errorf(crm.EINVALID, "%q is not a campaign setting", key)
-	}
-	var v string
-	err := tx.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-	if err == sql.ErrNoRows {
-		return "", nil
-	}
-	return v, tx.db.wrap("campaign settings", err)
+	v, _, err := tx.moduleSetting(ctx, "campaign", key)
+	return v, err
 }
 
 // SaveCampaignSetting stores a campaign setting (key campaign.*).
 func (tx *Tx) SaveCampaignSetting(ctx context.Context, key, value string) error {
-	if !strings.HasPrefix(key, "campaign.") {
-		return crm.Errorf(crm.EINVALID, "%q is not a campaign setting", key)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, tx.now)
-	return err
+	return tx.saveModuleSetting(ctx, "campaign", key, value)
 }
 
 // EraseCampaignContact removes a person's delivery rows and their

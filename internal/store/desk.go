@@ -823,26 +823,10 @@ func (tx *Tx) EraseTicketsOf(ctx context.Context, contactID int64) error {
 
 // DeskSetting returns a desk setting (key desk or desk.*).
 func (tx *Tx) DeskSetting(ctx context.Context, key string) (string, bool, error) {
-	if key != "desk" && !strings.HasPrefix(key, "desk.") {
-		return "", false, crm.Errorf(crm.EINVALID, "%q is not a desk setting", key)
-	}
-	var v string
-	err := tx.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-	if err == sql.ErrNoRows {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, tx.db.wrap("desk settings", err)
-	}
-	return v, true, nil
+	return tx.moduleSetting(ctx, "desk", key)
 }
 
 // SaveDeskSetting stores a desk setting.
 func (tx *Tx) SaveDeskSetting(ctx context.Context, key, value string) error {
-	if key != "desk" && !strings.HasPrefix(key, "desk.") {
-		return crm.Errorf(crm.EINVALID, "%q is not a desk setting", key)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, tx.now)
-	return err
+	return tx.saveModuleSetting(ctx, "desk", key, value)
 }

@@ -222,25 +222,13 @@ func (tx *Tx) MoveSubmissions(ctx context.Context, fromIDs []int64, toID int64) 
 
 // LeadFormSetting returns a setting of the lead forms (key leadform.*; "" when none).
 func (tx *Tx) LeadFormSetting(ctx context.Context, key string) (string, error) {
-	if !strings.HasPrefix(key, "leadform.") {
-		return "", crm.Errorf(crm.EINVALID, "%q is not a lead form setting", key)
-	}
-	var v string
-	err := tx.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-	if err == sql.ErrNoRows {
-		return "", nil
-	}
-	return v, tx.db.wrap("lead form settings", err)
+	v, _, err := tx.moduleSetting(ctx, "leadform", key)
+	return v, err
 }
 
 // SaveLeadFormSetting stores a setting of the lead forms (key leadform.*).
 func (tx *Tx) SaveLeadFormSetting(ctx context.Context, key, value string) error {
-	if !strings.HasPrefix(key, "leadform.") {
-		return crm.Errorf(crm.EINVALID, "%q is not a lead form setting", key)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, tx.now)
-	return err
+	return tx.saveModuleSetting(ctx, "leadform", key, value)
 }
 
 // --- Scoring ---

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/pivand/pivand/internal/crm"
 )
@@ -302,30 +301,17 @@ func (tx *Tx) ListLostReasons(ctx context.Context, activeOnly bool) ([]*crm.Lost
 // SalesSetting returns the stored value of a sales setting ("sales",
 // "sales.logo"); ok is false when none was saved.
 func (tx *Tx) SalesSetting(ctx context.Context, key string) (string, bool, error) {
-	if key != "sales" && !strings.HasPrefix(key, "sales.") {
-		return "", false, crm.Errorf(crm.EINVALID, "%q is not a sales setting", key)
-	}
-	var v string
-	err := tx.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
-	if err == sql.ErrNoRows {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, tx.db.wrap("sales settings", err)
-	}
-	return v, true, nil
+	return tx.moduleSetting(ctx, "sales", key)
 }
 
 // SaveSalesSetting stores a sales setting; an empty value removes it.
 func (tx *Tx) SaveSalesSetting(ctx context.Context, key, value string) error {
-	if key != "sales" && !strings.HasPrefix(key, "sales.") {
-		return crm.Errorf(crm.EINVALID, "%q is not a sales setting", key)
-	}
 	if value == "" {
+		if err := checkSettingKey("sales", key); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `DELETE FROM settings WHERE key = ?`, key)
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, tx.now)
-	return err
+	return tx.saveModuleSetting(ctx, "sales", key, value)
 }
