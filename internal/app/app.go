@@ -144,7 +144,7 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Workflows.Subscribe(a.Events)  // triggers: enrols records in runs
 	a.Workflows.RegisterJobs(a.Jobs) // steps, waits and schedules
 	a.LeadForms = leadform.New(db, leadform.Options{Person: a.Contacts.PersonForForm, Lead: a.leadForForm, Mail: a.Campaigns.SendMail,
-		Validate: validateScoreCondition, BaseURL: cfg.BaseURL, Region: a.Contacts.Region(), Logger: logger})
+		Validate: segment.ValidateIn, BaseURL: cfg.BaseURL, Region: a.Contacts.Region(), Logger: logger})
 	a.LeadForms.RegisterJobs(a.Jobs) // double opt-in mail, score recompute
 	a.LeadForms.Subscribe(a.Events)  // a person's score follows the events about them
 	a.Reports = report.New(db, report.Options{Logger: logger})

@@ -3,10 +3,8 @@ package app
 import (
 	"context"
 
-	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/leadform"
 	"github.com/pivand/pivand/internal/sales"
-	"github.com/pivand/pivand/internal/segment"
 	"github.com/pivand/pivand/internal/store"
 )
 
@@ -24,14 +22,4 @@ func (a *App) leadForForm(ctx context.Context, tx *store.Tx, l leadform.Lead) (i
 		return 0, err
 	}
 	return lead.ID, nil
-}
-
-// validateScoreCondition checks a scoring rule's condition against the
-// condition fields as they are in tx.
-func validateScoreCondition(ctx context.Context, tx *store.Tx, root crm.Rule) (crm.Rule, error) {
-	fields, err := tx.ConditionFields(ctx)
-	if err != nil {
-		return crm.Rule{}, err
-	}
-	return segment.Validate(root, fields)
 }

@@ -29,17 +29,12 @@ type workflowActions struct{ a *App }
 var _ workflow.Actions = workflowActions{}
 
 // checkRules is the segment module's validation over the store's fields.
-func (a *App) checkRules(ctx context.Context, root crm.Rule) (crm.Rule, error) {
-	var fields []crm.ConditionField
-	err := a.DB.Read(ctx, func(tx *store.Tx) error {
-		var err error
-		fields, err = tx.ConditionFields(ctx)
+func (a *App) checkRules(ctx context.Context, root crm.Rule) (out crm.Rule, err error) {
+	err = a.DB.Read(ctx, func(tx *store.Tx) error {
+		out, err = segment.ValidateIn(ctx, tx, root)
 		return err
 	})
-	if err != nil {
-		return crm.Rule{}, err
-	}
-	return segment.Validate(root, fields)
+	return out, err
 }
 
 // fieldsOf turns a record into text values by its JSON names.
@@ -254,6 +249,15 @@ func (w workflowActions) Tag(ctx context.Context, t workflow.Target, tag string,
 		verb = "Removed"
 	}
 	done := fmt.Sprintf("%s the tag %q.", verb, tag)
+	// retag writes a record's tags with tag added or removed, unless
+	// they are already so.
+	retag := func(tags []string, write func([]string) error) (string, error) {
+		next, changed := withTag(tags, tag, add)
+		if !changed {
+			return "", workflow.Skip("the tag was already so")
+		}
+		return done, write(next)
+	}
 	switch t.Object {
 	case workflow.ObjectContact:
 		action := crm.BulkAddTag
@@ -269,34 +273,28 @@ func (w workflowActions) Tag(ctx context.Context, t workflow.Target, tag string,
 		if err != nil {
 			return "", err
 		}
-		tags, changed := withTag(c.Tags, tag, add)
-		if !changed {
-			return "", workflow.Skip("the tag was already so")
-		}
-		_, err = a.Contacts.UpdateCompany(ctx, t.RecordID, crm.CompanyUpdate{Tags: &tags})
-		return done, err
+		return retag(c.Tags, func(tags []string) error {
+			_, err := a.Contacts.UpdateCompany(ctx, t.RecordID, crm.CompanyUpdate{Tags: &tags})
+			return err
+		})
 	case workflow.ObjectDeal:
 		d, err := a.Sales.Deal(ctx, t.RecordID)
 		if err != nil {
 			return "", err
 		}
-		tags, changed := withTag(d.Tags, tag, add)
-		if !changed {
-			return "", workflow.Skip("the tag was already so")
-		}
-		_, err = a.Sales.UpdateDeal(ctx, t.RecordID, sales.DealUpdate{Tags: &tags})
-		return done, err
+		return retag(d.Tags, func(tags []string) error {
+			_, err := a.Sales.UpdateDeal(ctx, t.RecordID, sales.DealUpdate{Tags: &tags})
+			return err
+		})
 	case workflow.ObjectTicket:
 		tk, err := a.Desk.Ticket(ctx, t.RecordID)
 		if err != nil {
 			return "", err
 		}
-		tags, changed := withTag(tk.Tags, tag, add)
-		if !changed {
-			return "", workflow.Skip("the tag was already so")
-		}
-		_, err = a.Desk.Update(ctx, t.RecordID, desk.TicketPatch{Tags: &tags})
-		return done, err
+		return retag(tk.Tags, func(tags []string) error {
+			_, err := a.Desk.Update(ctx, t.RecordID, desk.TicketPatch{Tags: &tags})
+			return err
+		})
 	}
 	// Orders and members have no tags: tag their person.
 	if t.ContactID == 0 {

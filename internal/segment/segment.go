@@ -85,11 +85,18 @@ func (s *Service) Check(ctx context.Context, tx *store.Tx, data []byte) (crm.Rul
 	if err != nil {
 		return r, err
 	}
+	return ValidateIn(ctx, tx, r)
+}
+
+// ValidateIn is Validate against the condition fields as they are in tx
+// (custom fields included): what other modules use for conditions in the
+// segment language (workflows, lead scoring).
+func ValidateIn(ctx context.Context, tx *store.Tx, root crm.Rule) (crm.Rule, error) {
 	fields, err := tx.ConditionFields(ctx)
 	if err != nil {
 		return crm.Rule{}, err
 	}
-	return Validate(r, fields)
+	return Validate(root, fields)
 }
 
 func (s *Service) checkInput(in *Input, creating bool) (nameKey string, v crm.Validation) {

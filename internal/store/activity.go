@@ -32,7 +32,7 @@ func (tx *Tx) UserRefs(ctx context.Context, ids []int64) (map[int64]UserRef, err
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id, name, email, active FROM users WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT id, name, email, active FROM users WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: user refs: %w", err)
 	}
@@ -416,7 +416,7 @@ func (tx *Tx) MarkNotificationsRead(ctx context.Context, userID int64, ids []int
 			return 0, nil
 		}
 		q += ` AND id IN (` + Placeholders(len(ids)) + `)`
-		args = append(args, int64Args(ids)...)
+		args = append(args, anyArgs(ids)...)
 	}
 	res, err := tx.Exec(ctx, q, args...)
 	if err != nil {
@@ -531,7 +531,7 @@ func (tx *Tx) CountContactActivity(ctx context.Context, contactIDs []int64) (Act
 		n     *int
 	}{{"interactions", &c.Interactions}, {"notes", &c.Notes}, {"tasks", &c.Tasks}, {"events", &c.Events}}
 	for _, t := range targets {
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+t.table+` WHERE contact_id`+in, int64Args(ids)...).Scan(t.n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+t.table+` WHERE contact_id`+in, anyArgs(ids)...).Scan(t.n); err != nil {
 			return c, tx.db.wrap("count "+t.table, err)
 		}
 	}
@@ -553,7 +553,7 @@ func (tx *Tx) MoveContactActivity(ctx context.Context, fromIDs []int64, toID int
 		return c, nil
 	}
 	in := ` IN (` + Placeholders(len(ids)) + `)`
-	args := append([]any{toID}, int64Args(ids)...)
+	args := append([]any{toID}, anyArgs(ids)...)
 	targets := []struct {
 		table string
 		n     *int
@@ -716,10 +716,11 @@ func nonZeroUnique(ids []int64) []int64 {
 	return out
 }
 
-func int64Args(ids []int64) []any {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// anyArgs is xs as statement arguments (an IN list's values).
+func anyArgs[T any](xs []T) []any {
+	args := make([]any, len(xs))
+	for i, x := range xs {
+		args[i] = x
 	}
 	return args
 }

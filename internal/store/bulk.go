@@ -520,7 +520,7 @@ func (tx *Tx) ContactKeysOf(ctx context.Context, ids []int64) (map[int64][]Conta
 	for lo := 0; lo < len(ids); lo += chunk {
 		part := ids[lo:min(lo+chunk, len(ids))]
 		in := Placeholders(len(part))
-		args := int64Args(part)
+		args := anyArgs(part)
 		rows, err := tx.Query(ctx, `SELECT contact_id, kind, value FROM contact_keys WHERE contact_id IN (`+in+`)
 			UNION ALL SELECT contact_id, kind, value FROM contact_keys_load WHERE contact_id IN (`+in+`)`, append(args, args...)...)
 		if err != nil {

@@ -432,10 +432,7 @@ func (tx *Tx) RecipientsData(ctx context.Context, ids []int64) (map[int64]*crm.R
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
+	args := anyArgs(ids)
 	in := Placeholders(len(ids))
 	rows, err := tx.Query(ctx, `SELECT `+contactColumns+` FROM contacts c WHERE c.id IN (`+in+`)`, args...)
 	if err != nil {
@@ -513,7 +510,7 @@ func (tx *Tx) SuppressedHashes(ctx context.Context, hashes []string) (map[string
 	if len(hashes) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT hash FROM suppressions WHERE hash IN (`+Placeholders(len(hashes))+`)`, anys(hashes)...)
+	rows, err := tx.Query(ctx, `SELECT hash FROM suppressions WHERE hash IN (`+Placeholders(len(hashes))+`)`, anyArgs(hashes)...)
 	if err != nil {
 		return nil, err
 	}
@@ -536,7 +533,7 @@ func (tx *Tx) CampaignSuppressions(ctx context.Context, channel string, addrs []
 		return out, nil
 	}
 	rows, err := tx.Query(ctx, `SELECT address, reason FROM campaign_suppressions WHERE channel = ? AND address IN (`+
-		Placeholders(len(addrs))+`)`, append([]any{channel}, anys(addrs)...)...)
+		Placeholders(len(addrs))+`)`, append([]any{channel}, anyArgs(addrs)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -558,11 +555,7 @@ func (tx *Tx) ContactsCampaignsSince(ctx context.Context, ids []int64, since tim
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, 0, len(ids)+1)
-	for _, id := range ids {
-		args = append(args, id)
-	}
-	args = append(args, since.UTC())
+	args := append(anyArgs(ids), since.UTC())
 	rows, err := tx.Query(ctx, `SELECT contact_id, COUNT(*) FROM campaign_deliveries WHERE contact_id IN (`+Placeholders(len(ids))+
 		`) AND sent_at >= ? GROUP BY contact_id`, args...)
 	if err != nil {
@@ -578,14 +571,6 @@ func (tx *Tx) ContactsCampaignsSince(ctx context.Context, ids []int64, since tim
 		out[id] = n
 	}
 	return out, tx.db.wrap("contacts campaigns", rows.Err())
-}
-
-func anys[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }
 
 // NextCampaignCoupon returns an active coupon of a club batch that no

@@ -147,7 +147,7 @@ func (tx *Tx) ClubContactNames(ctx context.Context, ids []int64) (map[int64]stri
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id, first_name, last_name FROM contacts WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT id, first_name, last_name FROM contacts WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	if err != nil {
 		return nil, err
 	}

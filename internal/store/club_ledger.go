@@ -122,7 +122,7 @@ func (tx *Tx) ClubLotsByID(ctx context.Context, ids []int64) (map[int64]*ClubLot
 	if len(ids) == 0 {
 		return out, nil
 	}
-	lots, err := tx.clubLots(ctx, `SELECT `+clubLotColumns+` FROM club_lots WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+	lots, err := tx.clubLots(ctx, `SELECT `+clubLotColumns+` FROM club_lots WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	for _, l := range lots {
 		out[l.ID] = l
 	}
@@ -224,7 +224,7 @@ func (tx *Tx) MarkClubLotsReminded(ctx context.Context, ids []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `UPDATE club_lots SET reminded = ? WHERE id IN (`+Placeholders(len(ids))+`)`, append([]any{true}, int64Args(ids)...)...)
+	_, err := tx.Exec(ctx, `UPDATE club_lots SET reminded = ? WHERE id IN (`+Placeholders(len(ids))+`)`, append([]any{true}, anyArgs(ids)...)...)
 	return err
 }
 

@@ -140,7 +140,7 @@ func (tx *Tx) fillTicketTags(ctx context.Context, ts []*crm.Ticket) error {
 		byID[t.ID] = t
 		ids[i] = t.ID
 	}
-	rows, err := tx.Query(ctx, `SELECT ticket_id, tag FROM desk_ticket_tags WHERE ticket_id IN (`+Placeholders(len(ids))+`) ORDER BY ticket_id, tag`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT ticket_id, tag FROM desk_ticket_tags WHERE ticket_id IN (`+Placeholders(len(ids))+`) ORDER BY ticket_id, tag`, anyArgs(ids)...)
 	if err != nil {
 		return fmt.Errorf("store: ticket tags: %w", err)
 	}
@@ -170,7 +170,7 @@ func (tx *Tx) fillTicketTimers(ctx context.Context, ts []*crm.Ticket) error {
 		byID[t.ID] = t
 		ids[i] = t.ID
 	}
-	rows, err := tx.Query(ctx, `SELECT ticket_id, `+timerColumns+` FROM desk_sla_timers WHERE ticket_id IN (`+Placeholders(len(ids))+`) ORDER BY ticket_id, metric`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT ticket_id, `+timerColumns+` FROM desk_sla_timers WHERE ticket_id IN (`+Placeholders(len(ids))+`) ORDER BY ticket_id, metric`, anyArgs(ids)...)
 	if err != nil {
 		return fmt.Errorf("store: ticket timers: %w", err)
 	}
@@ -752,7 +752,7 @@ func (tx *Tx) DeskContactNames(ctx context.Context, ids []int64) (map[int64]stri
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id, first_name, last_name, emails FROM contacts WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT id, first_name, last_name, emails FROM contacts WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	if err != nil {
 		return nil, err
 	}
@@ -784,7 +784,7 @@ func (tx *Tx) MoveTickets(ctx context.Context, fromIDs []int64, toID int64) (int
 		return 0, nil
 	}
 	in := `(` + Placeholders(len(fromIDs)) + `)`
-	args := append([]any{toID}, int64Args(fromIDs)...)
+	args := append([]any{toID}, anyArgs(fromIDs)...)
 	res, err := tx.Exec(ctx, `UPDATE desk_tickets SET contact_id = ? WHERE contact_id IN `+in, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: move tickets: %w", err)

@@ -400,7 +400,7 @@ func (tx *Tx) LockAgents(ctx context.Context, userIDs []int64) error {
 	if tx.Dialect() != Postgres {
 		return nil // SQLite's one writer already serialises the transactions
 	}
-	rows, err := tx.Query(ctx, `SELECT user_id FROM desk_agents WHERE user_id IN (`+Placeholders(len(ids))+`) ORDER BY user_id FOR UPDATE`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT user_id FROM desk_agents WHERE user_id IN (`+Placeholders(len(ids))+`) ORDER BY user_id FOR UPDATE`, anyArgs(ids)...)
 	if err != nil {
 		return err
 	}
@@ -420,7 +420,7 @@ func (tx *Tx) Agents(ctx context.Context, ids []int64) ([]*crm.Agent, error) {
 			return nil, nil
 		}
 		q += ` AND u.id IN (` + Placeholders(len(ids)) + `)`
-		args = append(args, int64Args(ids)...)
+		args = append(args, anyArgs(ids)...)
 	} else {
 		q += ` AND u.role IN ('admin', 'manager', 'support')`
 	}

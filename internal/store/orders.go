@@ -486,7 +486,7 @@ func (tx *Tx) MoveOrders(ctx context.Context, fromIDs []int64, toID int64) (int,
 		return 0, nil
 	}
 	in := ` IN (` + Placeholders(len(ids)) + `)`
-	args := append([]any{toID}, int64Args(ids)...)
+	args := append([]any{toID}, anyArgs(ids)...)
 	res, err := tx.Exec(ctx, `UPDATE orders SET contact_id = ? WHERE contact_id`+in, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: move orders: %w", err)
@@ -499,7 +499,7 @@ func (tx *Tx) MoveOrders(ctx context.Context, fromIDs []int64, toID int64) (int,
 		return 0, fmt.Errorf("store: move returns: %w", err)
 	}
 	if toID == 0 {
-		_, err = tx.Exec(ctx, `DELETE FROM order_customers WHERE contact_id`+in, int64Args(ids)...)
+		_, err = tx.Exec(ctx, `DELETE FROM order_customers WHERE contact_id`+in, anyArgs(ids)...)
 	} else {
 		_, err = tx.Exec(ctx, `UPDATE order_customers SET contact_id = ? WHERE contact_id`+in, args...)
 	}

@@ -139,7 +139,7 @@ func (tx *Tx) DueReportMarks(ctx context.Context, kind, waitFor string, limit in
 func (tx *Tx) UnmarkReports(ctx context.Context, kind string, ids []int64) error {
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
-		args := append([]any{kind}, int64Args(ids[:n])...)
+		args := append([]any{kind}, anyArgs(ids[:n])...)
 		if _, err := tx.Exec(ctx, `DELETE FROM report_dirty WHERE kind = ? AND id IN (`+Placeholders(n)+`)`, args...); err != nil {
 			return fmt.Errorf("store: unmark reports: %w", err)
 		}
@@ -405,7 +405,7 @@ func (tx *Tx) ContactOrderFacts(ctx context.Context, ids []int64) (map[int64][]O
 	out := make(map[int64][]OrderFact, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
-		rows, err := tx.Query(ctx, `SELECT `+orderFactColumns+` FROM orders WHERE contact_id IN (`+Placeholders(n)+`)`, int64Args(ids[:n])...)
+		rows, err := tx.Query(ctx, `SELECT `+orderFactColumns+` FROM orders WHERE contact_id IN (`+Placeholders(n)+`)`, anyArgs(ids[:n])...)
 		if err != nil {
 			return nil, fmt.Errorf("store: contact orders: %w", err)
 		}
@@ -502,7 +502,7 @@ func (tx *Tx) ReportCustomers(ctx context.Context, ids []int64) (map[int64]*Repo
 	out := make(map[int64]*ReportCustomer, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
-		rows, err := tx.Query(ctx, `SELECT contact_id, months_g, months_j FROM report_customers WHERE contact_id IN (`+Placeholders(n)+`)`, int64Args(ids[:n])...)
+		rows, err := tx.Query(ctx, `SELECT contact_id, months_g, months_j FROM report_customers WHERE contact_id IN (`+Placeholders(n)+`)`, anyArgs(ids[:n])...)
 		if err != nil {
 			return nil, fmt.Errorf("store: report customers: %w", err)
 		}
@@ -536,7 +536,7 @@ func (tx *Tx) ReportCustomers(ctx context.Context, ids []int64) (map[int64]*Repo
 func (tx *Tx) SaveReportCustomers(ctx context.Context, ids []int64, cs []*ReportCustomer) error {
 	for rest := ids; len(rest) > 0; {
 		n := min(len(rest), 500)
-		args := int64Args(rest[:n])
+		args := anyArgs(rest[:n])
 		if _, err := tx.Exec(ctx, `DELETE FROM report_customers WHERE contact_id IN (`+Placeholders(n)+`)`, args...); err != nil {
 			return fmt.Errorf("store: clear report customers: %w", err)
 		}

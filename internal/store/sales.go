@@ -143,7 +143,7 @@ func (tx *Tx) fillStages(ctx context.Context, ps []*crm.Pipeline) error {
 		p.Stages = []crm.Stage{}
 	}
 	rows, err := tx.Query(ctx, `SELECT `+stageColumns+` FROM pipeline_stages WHERE removed_at IS NULL AND pipeline_id IN (`+
-		Placeholders(len(ids))+`)`+stageOrder, int64Args(ids)...)
+		Placeholders(len(ids))+`)`+stageOrder, anyArgs(ids)...)
 	if err != nil {
 		return fmt.Errorf("store: stages: %w", err)
 	}
@@ -197,7 +197,7 @@ func (tx *Tx) StagesByID(ctx context.Context, ids []int64) (map[int64]crm.Stage,
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT `+stageColumns+` FROM pipeline_stages WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT `+stageColumns+` FROM pipeline_stages WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: stages: %w", err)
 	}

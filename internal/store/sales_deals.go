@@ -153,7 +153,7 @@ func (tx *Tx) fillDealTags(ctx context.Context, deals []*crm.Deal) error {
 		byID[d.ID] = d
 		ids[i] = d.ID
 	}
-	rows, err := tx.Query(ctx, `SELECT deal_id, tag FROM deal_tags WHERE deal_id IN (`+Placeholders(len(ids))+`) ORDER BY deal_id, tag`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT deal_id, tag FROM deal_tags WHERE deal_id IN (`+Placeholders(len(ids))+`) ORDER BY deal_id, tag`, anyArgs(ids)...)
 	if err != nil {
 		return fmt.Errorf("store: deal tags: %w", err)
 	}
@@ -467,7 +467,7 @@ func (tx *Tx) SalesNamesFor(ctx context.Context, people, companies, users, stage
 		return nil, err
 	}
 	if ids := nonZeroUnique(pipes); len(ids) > 0 {
-		rows, err := tx.Query(ctx, `SELECT id, name FROM pipelines WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+		rows, err := tx.Query(ctx, `SELECT id, name FROM pipelines WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 		if err != nil {
 			return nil, fmt.Errorf("store: pipeline names: %w", err)
 		}
@@ -498,7 +498,7 @@ func cmpName(name, email string) string {
 func (tx *Tx) contactDisplayNames(ctx context.Context, ids []int64) (map[int64]string, error) {
 	out := make(map[int64]string, len(ids))
 	rows, err := tx.Query(ctx, `SELECT id, first_name, middle_name, last_name, emails, phones FROM contacts WHERE id IN (`+
-		Placeholders(len(ids))+`)`, int64Args(ids)...)
+		Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: contact names: %w", err)
 	}
@@ -530,7 +530,7 @@ func (tx *Tx) MoveDealsAndLeads(ctx context.Context, fromIDs []int64, toID int64
 		return 0, nil
 	}
 	in := ` IN (` + Placeholders(len(ids)) + `)`
-	args := append([]any{toID}, int64Args(ids)...)
+	args := append([]any{toID}, anyArgs(ids)...)
 	res, err := tx.Exec(ctx, `UPDATE deals SET contact_id = ? WHERE contact_id`+in, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: move deals: %w", err)

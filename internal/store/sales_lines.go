@@ -62,7 +62,7 @@ func (tx *Tx) ProductsByID(ctx context.Context, ids []int64) (map[int64]*crm.Pro
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT `+productColumns+` FROM products WHERE id IN (`+Placeholders(len(ids))+`)`, int64Args(ids)...)
+	rows, err := tx.Query(ctx, `SELECT `+productColumns+` FROM products WHERE id IN (`+Placeholders(len(ids))+`)`, anyArgs(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: products: %w", err)
 	}
