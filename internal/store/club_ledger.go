@@ -89,19 +89,15 @@ func (tx *Tx) InsertClubOrderLot(ctx context.Context, l *ClubLot) (inserted bool
 	l.CreatedAt = tx.now
 	l.ReleaseAt, l.EarnedAt = l.ReleaseAt.UTC().Truncate(time.Microsecond), l.EarnedAt.UTC().Truncate(time.Microsecond)
 	l.ExpiresAt = utcMicroPtr(l.ExpiresAt)
-	rows, err := tx.hotQuery(ctx, qInsertOrderLot,
+	id, inserted, err := tx.hotInsert(ctx, qInsertOrderLot,
 		l.MemberID, l.Kind, l.OrderID, l.Points, l.Remaining, l.Pending, l.ReleaseAt, nullableTime(l.ExpiresAt), l.Reminded, l.EarnedAt, tx.now)
 	if err != nil {
 		return false, fmt.Errorf("store: insert club lot: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(&l.ID); err != nil {
-			return false, tx.db.wrap("insert club lot", err)
-		}
-		inserted = true
+	if inserted {
+		l.ID = id
 	}
-	return inserted, tx.db.wrap("insert club lot", rows.Err())
+	return inserted, nil
 }
 
 const qInsertOrderLot = `INSERT INTO club_lots (member_id, kind, order_id, points, remaining, pending, release_at, expires_at, reminded, earned_at, created_at)
@@ -328,20 +324,16 @@ func (tx *Tx) InsertClubEntry(ctx context.Context, e *ClubEntry) (inserted bool,
 	if e.IdemKey != "" {
 		key = e.IdemKey
 	}
-	rows, err := tx.hotQuery(ctx, qInsertEntry,
+	id, inserted, err := tx.hotInsert(ctx, qInsertEntry,
 		e.MemberID, e.Kind, e.Points, e.Available, e.Pending, e.Reserved, e.Spend, e.SpendAt,
 		e.LotID, e.OrderID, e.ReturnID, e.RedemptionID, e.ActorID, e.Reason, key, tx.now)
 	if err != nil {
 		return false, fmt.Errorf("store: insert club entry: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := rows.Scan(&e.ID); err != nil {
-			return false, tx.db.wrap("insert club entry", err)
-		}
-		inserted = true
+	if inserted {
+		e.ID = id
 	}
-	return inserted, tx.db.wrap("insert club entry", rows.Err())
+	return inserted, nil
 }
 
 const qInsertEntry = `INSERT INTO club_ledger (member_id, kind, points, available_delta, pending_delta, reserved_delta, spend, spend_at,

@@ -48,24 +48,11 @@ func (d Dialect) forUpdate() string {
 // times are filled in.
 func (tx *Tx) InsertOrder(ctx context.Context, o *crm.Order, fingerprint string) (inserted bool, err error) {
 	o.CreatedAt, o.UpdatedAt = tx.now, tx.now
-	rows, err := tx.hotQuery(ctx, qInsertOrder,
+	id, found, err := tx.hotInsert(ctx, qInsertOrder,
 		o.Source, o.ExternalID, fingerprint, o.ContactID, o.Status, o.Currency, o.Subtotal, o.Discount, o.Total,
 		o.ReturnedTotal, o.Channel, o.Store, o.CouponCode, o.PlacedAt.UTC(), tx.now, tx.now)
 	if err != nil {
 		return false, fmt.Errorf("store: insert order: %w", err)
-	}
-	var id int64
-	found := false
-	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return false, tx.db.wrap("insert order", err)
-		}
-		found = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, tx.db.wrap("insert order", err)
 	}
 	if !found {
 		return false, nil
@@ -97,6 +84,9 @@ func qInsertLines(n int) string {
 	return b.String()
 }
 
+// qInsertLine is the INSERT of one order line.
+var qInsertLine = qInsertLines(1)
+
 var ordersHot = func() []string {
 	qs := []string{qInsertOrder, qEmit, qAudit}
 	for n := 1; n <= hotLines; n++ {
@@ -118,6 +108,19 @@ const orderLinesPerInsert = 500
 // VALUES rows (a sequence, or SQLite's single writer), so the returned
 // ids, sorted, belong to the lines in order.
 func (tx *Tx) insertOrderLines(ctx context.Context, o *crm.Order) error {
+	if tx.db.dialect == SQLite && len(o.Lines) <= hotLines {
+		// One row per INSERT: a multi-row INSERT, like RETURNING, makes
+		// SQLite journal the pages it touches (see hotInsert).
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			id, _, err := tx.hotInsert(ctx, qInsertLine, o.ID, l.SKU, l.Name, l.Category, l.Quantity, l.UnitPrice, l.Discount, l.Total, l.ReturnedQuantity)
+			if err != nil {
+				return fmt.Errorf("store: insert order lines: %w", err)
+			}
+			l.ID = id
+		}
+		return nil
+	}
 	for start := 0; start < len(o.Lines); start += orderLinesPerInsert {
 		lines := o.Lines[start:min(start+orderLinesPerInsert, len(o.Lines))]
 		args := make([]any, 0, 9*len(lines))

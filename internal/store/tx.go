@@ -87,9 +87,8 @@ func (tx *Tx) Emit(ctx context.Context, ev *crm.Event) error {
 		ev.Payload = json.RawMessage("{}")
 	}
 	ev.CreatedAt = tx.now
-	var id int64
-	err := tx.hotQueryRow(ctx, qEmit, ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID),
-		string(ev.Payload), ev.CreatedAt).Scan(&id)
+	id, _, err := tx.hotInsert(ctx, qEmit, ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID),
+		string(ev.Payload), ev.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("store: emit %s: %w", ev.Type, err)
 	}
