@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/pivand/pivand/internal/campaign"
 	"github.com/pivand/pivand/internal/crm"
@@ -42,7 +43,7 @@ func init() {
 	}
 }
 
-var campaignListParams = []param{{Name: "status", Enum: []string{"draft", "sending", "waiting", "paused", "done", "cancelled"}, Description: "Only campaigns in this status."}}
+var campaignListParams = []param{{Name: "status", Enum: []string{"draft", "scheduled", "sending", "waiting", "paused", "done", "cancelled"}, Description: "Only campaigns in this status."}}
 
 var deliveryListParams = []param{{Name: "status", Enum: []string{"queued", "sending", "sent", "failed", "skipped", "held"}, Description: "Only deliveries in this status."}}
 
@@ -93,6 +94,10 @@ type campaignFeedbackIn struct {
 
 type campaignSendRest struct {
 	Variant *int `json:"variant"`
+}
+
+type campaignScheduleIn struct {
+	ScheduledAt *time.Time `json:"scheduled_at"`
 }
 
 func (in campaignInput) input() campaign.Input {
@@ -230,9 +235,13 @@ func campaignRoutes(a *API) []route {
 			Summary: "Read a campaign", Out: &crm.Campaign{}}},
 		{"PUT /api/v1/campaigns/{id}", a.handleCampaignUpdate, op{ID: "updateCampaign", Tag: "campaigns", Perm: write,
 			Query:   []param{{Name: "version", Type: "integer", Description: "The version you read; 409 when the campaign changed since."}},
-			Summary: "Replace a draft's (or a paused campaign's) fields", In: campaignInput{}, Out: &crm.Campaign{}}},
+			Summary: "Replace a draft's (or a scheduled or paused campaign's) fields", In: campaignInput{}, Out: &crm.Campaign{}}},
 		{"DELETE /api/v1/campaigns/{id}", a.handleCampaignDelete, op{ID: "deleteCampaign", Tag: "campaigns", Perm: write, Status: http.StatusNoContent,
 			Summary: "Delete a draft (a started campaign is a record: cancel it)"}},
+		{"POST /api/v1/campaigns/{id}/schedule", a.handleCampaignSchedule, op{ID: "scheduleCampaign", Tag: "campaigns", Perm: write,
+			Summary: "Schedule a draft to start sending at a time (or move a scheduled campaign)", In: campaignScheduleIn{}, Out: &crm.Campaign{},
+			Description: "scheduled_at is RFC 3339 with its offset, in the future and at most a year ahead (422 names scheduled_at). The campaign is checked as send checks it; its status becomes scheduled, and at that time it starts like send: the audience is read then. If it can no longer start then (its segment deleted, no sender), it becomes a draft again and the audit log says why. send starts a scheduled campaign now; cancel cancels it."}},
+		action("unschedule", "Turn a scheduled campaign back into a draft", "", a.handleCampaignUnschedule),
 		action("send", "Start sending a draft", "The audience is fixed when the sending job starts: one delivery row per person. Each person is checked (consent, suppression, do-not-contact, frequency cap, quiet hours) when their message goes.", a.handleCampaignSend),
 		action("pause", "Pause sending after the batch in flight", "", a.handleCampaignPause),
 		action("resume", "Resume a paused campaign", "", a.handleCampaignResume),
@@ -266,9 +275,9 @@ func (a *API) handleCampaignList(w http.ResponseWriter, r *http.Request) {
 	p := readPage(r, &v)
 	status := r.URL.Query().Get("status")
 	switch status {
-	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
+	case "", crm.CampaignDraft, crm.CampaignScheduled, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
 	default:
-		v.Add("status", "Use draft, sending, waiting, paused, done or cancelled.")
+		v.Add("status", "Use draft, scheduled, sending, waiting, paused, done or cancelled.")
 	}
 	if err := v.Err(); err != nil {
 		a.writeError(w, r, err)
@@ -347,6 +356,8 @@ func (a *API) campaignAction(w http.ResponseWriter, r *http.Request, which strin
 	switch which {
 	case "send":
 		c, err = a.campaign.Start(ctx, id)
+	case "unschedule":
+		c, err = a.campaign.Unschedule(ctx, id)
 	case "pause":
 		c, err = a.campaign.Pause(ctx, id)
 	case "resume":
@@ -360,6 +371,29 @@ func (a *API) campaignAction(w http.ResponseWriter, r *http.Request, which strin
 func (a *API) handleCampaignSend(w http.ResponseWriter, r *http.Request) {
 	a.campaignAction(w, r, "send")
 }
+func (a *API) handleCampaignUnschedule(w http.ResponseWriter, r *http.Request) {
+	a.campaignAction(w, r, "unschedule")
+}
+
+func (a *API) handleCampaignSchedule(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	var in campaignScheduleIn
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if in.ScheduledAt == nil {
+		a.writeError(w, r, &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"scheduled_at": "Required."}})
+		return
+	}
+	c, err := a.campaign.Schedule(r.Context(), id, *in.ScheduledAt)
+	a.answer(w, r, http.StatusOK, c, err)
+}
+
 func (a *API) handleCampaignPause(w http.ResponseWriter, r *http.Request) {
 	a.campaignAction(w, r, "pause")
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 	"github.com/pivand/pivand/internal/activity"
@@ -298,5 +299,46 @@ func TestCampaignFeedbackAPI(t *testing.T) {
 		if fieldErrors(pb)["message"] == "" {
 			t.Errorf("no error on message: %v", pb.Errors)
 		}
+	})
+}
+
+// TestCampaignScheduleAPI: a campaign scheduled, listed as scheduled,
+// unscheduled, scheduled again and sent now; bad times name the field.
+func TestCampaignScheduleAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, _, _, _ := newCampaignEnv(t, db)
+		var c crm.Campaign
+		e.call(t, "POST", "/api/v1/campaigns", e.rw, `{"name":"Friday","channel":"email","content":{"en":{"subject":"Hi","text":"x"}}}`, http.StatusCreated, &c)
+		id := strconv.FormatInt(c.ID, 10)
+		for _, body := range []string{`{}`, `{"scheduled_at":"tomorrow"}`, `{"scheduled_at":"2001-01-01T10:00:00Z"}`} {
+			pb := e.do("POST", "/api/v1/campaigns/"+id+"/schedule", e.rw, body).problem(t, http.StatusUnprocessableEntity)
+			if fieldErrors(pb)["scheduled_at"] == "" {
+				t.Errorf("%s: no error on scheduled_at: %+v", body, pb)
+			}
+		}
+		at := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/schedule", e.rw, `{"scheduled_at":"`+at.In(time.FixedZone("IRST", 12600)).Format(time.RFC3339)+`"}`, http.StatusOK, &c)
+		if c.Status != crm.CampaignScheduled || c.ScheduledAt == nil || !c.ScheduledAt.Equal(at) {
+			t.Fatalf("scheduled: %s %v, want %v", c.Status, c.ScheduledAt, at)
+		}
+		var l struct {
+			Data []crm.Campaign `json:"data"`
+		}
+		e.call(t, "GET", "/api/v1/campaigns?status=scheduled", e.ro, "", http.StatusOK, &l)
+		if len(l.Data) != 1 || l.Data[0].ID != c.ID {
+			t.Errorf("scheduled list: %+v", l.Data)
+		}
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/schedule", e.ro, `{"scheduled_at":"`+at.Format(time.RFC3339)+`"}`, http.StatusForbidden, nil)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/unschedule", e.rw, "", http.StatusOK, &c)
+		if c.Status != crm.CampaignDraft || c.ScheduledAt != nil {
+			t.Errorf("unscheduled: %s %v", c.Status, c.ScheduledAt)
+		}
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/unschedule", e.rw, "", http.StatusConflict, nil)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/schedule", e.rw, `{"scheduled_at":"`+at.Format(time.RFC3339)+`"}`, http.StatusOK, &c)
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/send", e.rw, "", http.StatusOK, &c)
+		if c.Status != crm.CampaignSending {
+			t.Errorf("sent now: %s", c.Status)
+		}
+		e.call(t, "POST", "/api/v1/campaigns/"+id+"/schedule", e.rw, `{"scheduled_at":"`+at.Format(time.RFC3339)+`"}`, http.StatusConflict, nil)
 	})
 }

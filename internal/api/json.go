@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/problem"
@@ -26,10 +29,15 @@ func decodeJSON(r *http.Request, v any) error {
 	if err := requireJSON(r); err != nil {
 		return err
 	}
-	body := &countingReader{r: r.Body}
+	var seen bytes.Buffer // what was read, to name the field of a bad time
+	body := &countingReader{r: io.TeeReader(r.Body, &seen)}
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			return timeError(seen.Bytes(), pe)
+		}
 		return jsonError(err, body.n)
 	}
 	end := dec.InputOffset()
@@ -90,6 +98,52 @@ func jsonError(err error, read int64) error {
 			Fields: map[string]string{f: "Unknown field."}}
 	}
 	return bodyError("body: invalid JSON", err.Error())
+}
+
+// timeError names the field holding a time encoding/json could not read
+// (it reports the value, not where it was): the first string in the body
+// equal to the bad value, by its path ("items[2].due_at").
+func timeError(body []byte, pe *time.ParseError) error {
+	detail := "Expected a date and time in RFC 3339 form, such as 2026-12-05T14:30:00+03:30."
+	var doc any
+	if json.Unmarshal(body, &doc) == nil {
+		if path := findString(doc, pe.Value, ""); path != "" {
+			return &crm.Error{Code: crm.EINVALID, Message: fmt.Sprintf("body: field %q is not a date and time", path),
+				Fields: map[string]string{path: detail}}
+		}
+	}
+	return bodyError("body: invalid JSON", detail+" "+pe.Error())
+}
+
+func findString(v any, want, path string) string {
+	switch v := v.(type) {
+	case string:
+		if v == want && path != "" {
+			return path
+		}
+	case []any:
+		for i, e := range v {
+			if p := findString(e, want, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if p := findString(v[k], want, p); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 func bodyError(msg, detail string) error {

@@ -236,7 +236,7 @@ func (s *Service) Update(ctx context.Context, id, version int64, in Input) (*crm
 		if version != 0 && version != c.Version {
 			return crm.Errorf(crm.ECONFLICT, "The campaign was changed by someone else; reload it.")
 		}
-		if c.Status != crm.CampaignDraft && c.Status != crm.CampaignPaused {
+		if c.Status != crm.CampaignDraft && c.Status != crm.CampaignScheduled && c.Status != crm.CampaignPaused {
 			return crm.Errorf(crm.ECONFLICT, "A %s campaign cannot be edited.", c.Status)
 		}
 		if c.Status == crm.CampaignPaused && (in.Channel != c.Channel || in.AudienceKind != c.AudienceKind || in.AudienceID != c.AudienceID) {

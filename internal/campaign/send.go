@@ -64,9 +64,93 @@ func (s *Service) RegisterJobs(r *jobs.Runner) {
 	})
 }
 
-// Start begins sending a draft campaign.
+// Start begins sending a draft campaign, or a scheduled one now.
 func (s *Service) Start(ctx context.Context, id int64) (*crm.Campaign, error) {
-	return s.transition(ctx, id, "campaign.start", []string{crm.CampaignDraft}, crm.CampaignSending)
+	return s.transition(ctx, id, "campaign.start", []string{crm.CampaignDraft, crm.CampaignScheduled}, crm.CampaignSending)
+}
+
+// MaxScheduleAhead is how far ahead a campaign can be scheduled.
+const MaxScheduleAhead = 366 * 24 * time.Hour
+
+// Schedule makes a draft campaign start by itself at at (a scheduled one
+// is moved to at). It is checked as Start checks it; the audience is read
+// when it starts, not now.
+func (s *Service) Schedule(ctx context.Context, id int64, at time.Time) (*crm.Campaign, error) {
+	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
+		return nil, err
+	}
+	var c *crm.Campaign
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
+			return err
+		}
+		if c.Status != crm.CampaignDraft && c.Status != crm.CampaignScheduled {
+			return crm.Errorf(crm.ECONFLICT, "A %s campaign cannot be scheduled.", c.Status)
+		}
+		var v crm.Validation
+		now := tx.Now()
+		switch {
+		case at.IsZero():
+			v.Add("scheduled_at", "Give the date and time to send at.")
+		case !at.After(now):
+			v.Add("scheduled_at", "The time to send at has passed; give a later one.")
+		case at.Sub(now) > MaxScheduleAhead:
+			v.Add("scheduled_at", "A campaign can be scheduled at most a year ahead.")
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if err := s.checkReady(ctx, tx, c); err != nil {
+			return err
+		}
+		at = at.UTC().Truncate(time.Second)
+		if err := tx.ScheduleCampaign(ctx, id, crm.CampaignScheduled, &at); err != nil {
+			return err
+		}
+		// A job per schedule: one left from an earlier time finds the
+		// campaign not due (or no longer scheduled) and does nothing.
+		if _, err := jobs.Enqueue(ctx, tx, jobs.Job{Kind: JobSend, Payload: sendPayload{CampaignID: id}, RunAt: at, MaxAttempts: 1000}); err != nil {
+			return err
+		}
+		old := map[string]any{"status": c.Status}
+		if c.ScheduledAt != nil {
+			old["scheduled_at"] = c.ScheduledAt
+		}
+		if err := tx.Audit(ctx, "campaign.schedule", "campaign", id, old, map[string]any{"status": crm.CampaignScheduled, "scheduled_at": at}); err != nil {
+			return err
+		}
+		c, err = tx.FindCampaign(ctx, id, false)
+		return err
+	})
+	return c, err
+}
+
+// Unschedule turns a scheduled campaign back into a draft.
+func (s *Service) Unschedule(ctx context.Context, id int64) (*crm.Campaign, error) {
+	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
+		return nil, err
+	}
+	var c *crm.Campaign
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
+			return err
+		}
+		if c.Status != crm.CampaignScheduled {
+			return crm.Errorf(crm.ECONFLICT, "A %s campaign is not scheduled.", c.Status)
+		}
+		if err := tx.ScheduleCampaign(ctx, id, crm.CampaignDraft, nil); err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, "campaign.unschedule", "campaign", id, map[string]any{"status": c.Status, "scheduled_at": c.ScheduledAt},
+			map[string]any{"status": crm.CampaignDraft}); err != nil {
+			return err
+		}
+		c, err = tx.FindCampaign(ctx, id, false)
+		return err
+	})
+	return c, err
 }
 
 // Pause stops sending after the batch in flight; Resume goes on.
@@ -82,7 +166,7 @@ func (s *Service) Resume(ctx context.Context, id int64) (*crm.Campaign, error) {
 // Cancel stops a campaign for good: everyone not sent yet is skipped
 // ("cancelled"), the rest of a waiting A/B test too.
 func (s *Service) Cancel(ctx context.Context, id int64) (*crm.Campaign, error) {
-	return s.transition(ctx, id, "campaign.cancel", []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignPaused, crm.CampaignWaiting}, crm.CampaignCancelled)
+	return s.transition(ctx, id, "campaign.cancel", []string{crm.CampaignDraft, crm.CampaignScheduled, crm.CampaignSending, crm.CampaignPaused, crm.CampaignWaiting}, crm.CampaignCancelled)
 }
 
 func (s *Service) transition(ctx context.Context, id int64, action string, from []string, to string) (*crm.Campaign, error) {
@@ -99,22 +183,8 @@ func (s *Service) transition(ctx context.Context, id int64, action string, from 
 			return crm.Errorf(crm.ECONFLICT, "A %s campaign cannot be %s.", c.Status, map[string]string{
 				crm.CampaignSending: "sent", crm.CampaignPaused: "paused", crm.CampaignCancelled: "cancelled"}[to])
 		}
-		if to == crm.CampaignSending && c.Status == crm.CampaignDraft {
-			var v crm.Validation
-			in := InputOf(c)
-			if err := s.validate(&in); err != nil {
-				return err
-			}
-			if c.Channel == ChannelEmail && c.FromAddress == "" {
-				st, err := s.settings(ctx, tx)
-				if err != nil {
-					return err
-				}
-				if st.FromAddress == "" {
-					v.Add("from_address", "Set a sender here or in Settings → Campaigns.")
-				}
-			}
-			if err := v.Err(); err != nil {
+		if to == crm.CampaignSending && (c.Status == crm.CampaignDraft || c.Status == crm.CampaignScheduled) {
+			if err := s.checkReady(ctx, tx, c); err != nil {
 				return err
 			}
 		}
@@ -140,6 +210,27 @@ func (s *Service) transition(ctx context.Context, id int64, action string, from 
 	return c, err
 }
 
+// checkReady checks a campaign about to start (or be scheduled) as its
+// form does, and that it has a sender.
+func (s *Service) checkReady(ctx context.Context, tx *store.Tx, c *crm.Campaign) error {
+	in := InputOf(c)
+	if err := s.validate(&in); err != nil {
+		return err
+	}
+	if c.Channel == ChannelEmail && c.FromAddress == "" {
+		st, err := s.settings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if st.FromAddress == "" {
+			var v crm.Validation
+			v.Add("from_address", "Set a sender here or in Settings → Campaigns.")
+			return v.Err()
+		}
+	}
+	return nil
+}
+
 // send is the job: it takes the campaign's lease and sends until the
 // queue is empty, the campaign is paused or cancelled, or what is left
 // waits (quiet hours, the hourly limit: a later job goes on).
@@ -154,6 +245,11 @@ func (s *Service) send(ctx context.Context, id int64) error {
 		var err error
 		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
 			return err
+		}
+		if c.Status == crm.CampaignScheduled && c.ScheduledAt != nil && !c.ScheduledAt.After(tx.Now()) {
+			if err := s.startScheduled(ctx, tx, c); err != nil {
+				return err
+			}
 		}
 		if c.Status != crm.CampaignSending {
 			return nil
@@ -240,6 +336,30 @@ func (s *Service) send(ctx context.Context, id int64) error {
 			return err
 		})
 	}
+}
+
+// startScheduled starts a scheduled campaign whose time has come. What
+// was checked when it was scheduled is checked again (a segment deleted
+// since, the sender setting emptied): a campaign that cannot start goes
+// back to draft with the reason in the audit log and the log.
+func (s *Service) startScheduled(ctx context.Context, tx *store.Tx, c *crm.Campaign) error {
+	if err := s.checkReady(ctx, tx, c); err != nil {
+		if crm.ErrorCode(err) != crm.EINVALID {
+			return err
+		}
+		s.log.Warn("campaign: a scheduled campaign cannot start; it is a draft again", "campaign", c.ID, "err", err)
+		if err := tx.ScheduleCampaign(ctx, c.ID, crm.CampaignDraft, nil); err != nil {
+			return err
+		}
+		c.Status = crm.CampaignDraft
+		return tx.Audit(ctx, "campaign.schedule_failed", "campaign", c.ID, map[string]any{"status": crm.CampaignScheduled, "scheduled_at": c.ScheduledAt},
+			map[string]any{"status": crm.CampaignDraft, "error": crm.ErrorMessage(err)})
+	}
+	if err := tx.SetCampaignStatus(ctx, c.ID, crm.CampaignSending); err != nil {
+		return err
+	}
+	c.Status = crm.CampaignSending
+	return tx.Audit(ctx, "campaign.start", "campaign", c.ID, map[string]string{"status": crm.CampaignScheduled}, map[string]string{"status": crm.CampaignSending})
 }
 
 // fillAudience writes the audience as queued deliveries, in the job's

@@ -12,6 +12,8 @@ const (
 	// CampaignWaiting: an A/B test's variants are sent; the rest of the
 	// audience waits for the winner.
 	CampaignWaiting = "waiting"
+	// CampaignScheduled: waiting for ScheduledAt, when it starts sending.
+	CampaignScheduled = "scheduled"
 
 	MessageQueued  = "queued"
 	MessageSending = "sending"
@@ -95,6 +97,8 @@ type Campaign struct {
 	ABWinner      int        `json:"ab_winner"`
 	ABDecideAt    *time.Time `json:"ab_decide_at"`
 	ABDecidedAt   *time.Time `json:"ab_decided_at"`
+	// ScheduledAt is when a scheduled campaign starts (nil otherwise).
+	ScheduledAt   *time.Time `json:"scheduled_at"`
 	AudienceCount int64      `json:"audience_count"`
 	AudienceReady bool       `json:"-"`
 	StartedAt     *time.Time `json:"started_at"`

@@ -17,7 +17,7 @@ import (
 
 const campaignColumns = `id, name, channel, status, audience_kind, audience_id, from_name, from_address, default_language, content,
 	coupon_batch_id, attribution_days, audience_count, audience_ready, started_at, finished_at, COALESCE(created_by, 0), version, created_at, updated_at,
-	ab_test, ab_winner, ab_decide_at, ab_decided_at`
+	ab_test, ab_winner, ab_decide_at, ab_decided_at, scheduled_at`
 
 func scanCampaign(row rowScanner) (*crm.Campaign, error) {
 	var (
@@ -25,10 +25,11 @@ func scanCampaign(row rowScanner) (*crm.Campaign, error) {
 		content, ab     string
 		started, finish sql.NullTime
 		decide, decided sql.NullTime
+		scheduled       sql.NullTime
 	)
 	err := row.Scan(&c.ID, &c.Name, &c.Channel, &c.Status, &c.AudienceKind, &c.AudienceID, &c.FromName, &c.FromAddress, &c.DefaultLanguage,
 		&content, &c.CouponBatchID, &c.AttributionDays, &c.AudienceCount, &c.AudienceReady, &started, &finish, &c.CreatedBy, &c.Version,
-		&c.CreatedAt, &c.UpdatedAt, &ab, &c.ABWinner, &decide, &decided)
+		&c.CreatedAt, &c.UpdatedAt, &ab, &c.ABWinner, &decide, &decided, &scheduled)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +45,7 @@ func scanCampaign(row rowScanner) (*crm.Campaign, error) {
 		return nil, fmt.Errorf("campaign %d content: %w", c.ID, err)
 	}
 	c.StartedAt, c.FinishedAt = nullTimePtr(started), nullTimePtr(finish)
+	c.ScheduledAt = nullTimePtr(scheduled)
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return &c, nil
 }
@@ -196,6 +198,17 @@ func (tx *Tx) SetCampaignStatus(ctx context.Context, id int64, status string) er
 		args = append(args, tx.now)
 	}
 	return tx.expectOneRow(ctx, "Campaign", q+` WHERE id = ?`, append(args, id)...)
+}
+
+// ScheduleCampaign sets a campaign's status with the time it is to start
+// (status scheduled) or without one (at nil: back to draft, or started).
+func (tx *Tx) ScheduleCampaign(ctx context.Context, id int64, status string, at *time.Time) error {
+	var v any
+	if at != nil {
+		v = at.UTC()
+	}
+	return tx.expectOneRow(ctx, "Campaign", `UPDATE campaigns SET status = ?, scheduled_at = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		status, v, tx.now, id)
 }
 
 // AcquireCampaignLease takes the campaign for one sender (token) until

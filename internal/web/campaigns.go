@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pivand/pivand/internal/campaign"
 	"github.com/pivand/pivand/internal/chart"
@@ -51,6 +52,7 @@ func campaignRoutes(s *server, mux *http.ServeMux) {
 	mux.HandleFunc("GET /campaigns/{id}/edit", s.can(write, s.handleCampaignEdit))
 	mux.HandleFunc("POST /campaigns/{id}", s.can(write, s.handleCampaignUpdate))
 	mux.HandleFunc("POST /campaigns/{id}/test", s.can(write, s.handleCampaignTest))
+	mux.HandleFunc("POST /campaigns/{id}/schedule", s.can(write, s.handleCampaignSchedule))
 	mux.HandleFunc("POST /campaigns/{id}/action/{action}", s.can(write, s.handleCampaignAction))
 	mux.HandleFunc("GET /campaigns/{id}/preview.html", s.can(read, s.handleCampaignPreviewHTML))
 	mux.HandleFunc("GET /campaigns/{id}/deliveries", s.can(read, s.handleCampaignDeliveries))
@@ -77,9 +79,9 @@ type campaignsPage struct {
 func (s *server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	d := &campaignsPage{base: s.page(r, "campaigns.title"), Status: r.URL.Query().Get("status"), CanWrite: state(r).user.Can(crm.PermMarketingWrite),
-		Statuses: []string{crm.CampaignDraft, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled}}
+		Statuses: []string{crm.CampaignDraft, crm.CampaignScheduled, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled}}
 	switch d.Status {
-	case "", crm.CampaignDraft, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
+	case "", crm.CampaignDraft, crm.CampaignScheduled, crm.CampaignSending, crm.CampaignWaiting, crm.CampaignPaused, crm.CampaignDone, crm.CampaignCancelled:
 	default:
 		d.Status = ""
 	}
@@ -397,7 +399,7 @@ func (s *server) handleCampaignEdit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if c.Status != crm.CampaignDraft && c.Status != crm.CampaignPaused {
+	if c.Status != crm.CampaignDraft && c.Status != crm.CampaignScheduled && c.Status != crm.CampaignPaused {
 		redirect(w, r, "/campaigns/"+strconv.FormatInt(c.ID, 10), "")
 		return
 	}
@@ -445,6 +447,8 @@ type campaignPage struct {
 	PreviewErr   *message
 	PreviewQ     form // contact, lang
 	Test         form
+	Schedule     form // date, time: when a draft or scheduled campaign is to start
+	ZoneName     string
 	Segment      string
 	CanWrite     bool
 	ContentLangs []campaignLang
@@ -488,20 +492,30 @@ type campaignSkip struct {
 }
 
 func (s *server) handleCampaign(w http.ResponseWriter, r *http.Request) {
-	s.renderCampaign(w, r, http.StatusOK, form{})
+	s.renderCampaign(w, r, http.StatusOK, form{}, form{})
 }
 
-func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status int, test form) {
+func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status int, test, sched form) {
 	c, ok := s.campaignID(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	p := state(r).p
-	d := &campaignPage{base: s.page(r, "campaigns.campaign"), C: c, Test: test, CanWrite: state(r).user.Can(crm.PermMarketingWrite),
+	d := &campaignPage{base: s.page(r, "campaigns.campaign"), C: c, Test: test, Schedule: sched, ZoneName: p.Location().String(),
+		CanWrite: state(r).user.Can(crm.PermMarketingWrite),
 		PreviewQ: form{Values: map[string]string{"contact": r.URL.Query().Get("contact"), "lang": r.URL.Query().Get("lang"),
 			"variant": r.URL.Query().Get("variant")}}}
 	d.Title = c.Name
+	if sched.Values == nil {
+		// A scheduled campaign's time, else tomorrow at 10:00.
+		at := p.In(nowFunc()).AddDate(0, 0, 1)
+		at = time.Date(at.Year(), at.Month(), at.Day(), 10, 0, 0, 0, p.Location())
+		if c.ScheduledAt != nil {
+			at = p.In(*c.ScheduledAt)
+		}
+		d.Schedule.Values = map[string]string{"date": p.DateInput(at), "time": at.Format("15:04")}
+	}
 	if test.Values == nil {
 		d.Test.Values = map[string]string{"to": state(r).user.Email}
 		if c.Channel == campaign.ChannelSMS {
@@ -668,7 +682,40 @@ func (s *server) handleCampaignTest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.renderCampaign(w, r, http.StatusUnprocessableEntity, f)
+	s.renderCampaign(w, r, http.StatusUnprocessableEntity, f, form{})
+}
+
+// handleCampaignSchedule schedules a draft (or moves a scheduled
+// campaign) to a date in the user's calendar and a time in their zone.
+func (s *server) handleCampaignSchedule(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.campaignID(w, r)
+	if !ok {
+		return
+	}
+	p := state(r).p
+	f := newForm(r, "date", "time")
+	at, ok := parseWhen(p, f.V("date"), f.V("time"), "10:00")
+	switch {
+	case !ok || at == nil:
+		f.invalid(p, "date", "timeline.error.when", "example", p.DateInput(nowFunc()))
+	case !at.After(nowFunc()):
+		f.invalid(p, "date", "campaigns.schedule.error.past")
+	case at.Sub(nowFunc()) > campaign.MaxScheduleAhead:
+		f.invalid(p, "date", "campaigns.schedule.error.ahead")
+	}
+	if f.ok() {
+		_, err := s.campaigns.Schedule(r.Context(), c.ID, *at)
+		if err == nil {
+			redirect(w, r, "/campaigns/"+strconv.FormatInt(c.ID, 10), "campaign_schedule")
+			return
+		}
+		if crm.ErrorCode(err) != crm.EINVALID {
+			s.renderError(w, r, err)
+			return
+		}
+		f.fail(p, err, map[string]string{"scheduled_at": "campaigns.schedule.error.past"})
+	}
+	s.renderCampaign(w, r, http.StatusUnprocessableEntity, form{}, f)
 }
 
 func (s *server) handleCampaignAction(w http.ResponseWriter, r *http.Request) {
@@ -687,6 +734,8 @@ func (s *server) handleCampaignAction(w http.ResponseWriter, r *http.Request) {
 		_, err = s.campaigns.Pause(ctx, id)
 	case "resume":
 		_, err = s.campaigns.Resume(ctx, id)
+	case "unschedule":
+		_, err = s.campaigns.Unschedule(ctx, id)
 	case "cancel":
 		_, err = s.campaigns.Cancel(ctx, id)
 	case "send_rest":

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-smtp"
 	"github.com/pivand/pivand/internal/activity"
@@ -21,6 +22,7 @@ import (
 	"github.com/pivand/pivand/internal/contact"
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/jobs"
+	"github.com/pivand/pivand/internal/locale"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/store/storetest"
 )
@@ -168,6 +170,11 @@ func campaignPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 	add(path + "/edit")
 	add(path + "?contact=" + strconv.FormatInt(ca.sara, 10))
 	out = append(out, pageResponse{"POST bad test send", c.post(path+"/test", path, url.Values{"to": {"not an address"}})})
+	lp := locale.For(crm.Preferences{Language: lang, Calendar: "jalali", Digits: "persian", TimeZone: "Asia/Tehran"})
+	out = append(out, pageResponse{"POST past schedule", c.post(path+"/schedule", path, url.Values{"date": {lp.DateInput(time.Now().AddDate(0, 0, -2))}, "time": {"10:00"}})})
+	mustStatus(t, c.post(path+"/schedule", path, url.Values{"date": {lp.DateInput(time.Now().AddDate(0, 0, 2))}, "time": {"۱۰:۳۰"}}), http.StatusSeeOther)
+	add(path) // scheduled
+	add("/campaigns?status=scheduled")
 	mustStatus(t, c.post(path+"/action/start", path, nil), http.StatusSeeOther)
 	ca.drain(t)
 	add(path)
@@ -356,6 +363,54 @@ func TestCampaignFlow(t *testing.T) {
 		res := c.get(path)
 		if !strings.Contains(res.body, "campaign.sent") && !strings.Contains(res.body, "stat-number") {
 			t.Errorf("results page:\n%s", res.body)
+		}
+	})
+}
+
+// TestCampaignScheduleFlow: a Persian user schedules a campaign with a
+// Jalali date and Persian digits, sees when it starts, is told when the
+// time has passed, and unschedules it.
+func TestCampaignScheduleFlow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ca := newCampaignApp(t, db)
+		c := ca.client(t)
+		c.signIn("admin@example.com")
+		mustStatus(t, c.post("/settings/preferences", "/settings/preferences", url.Values{"language": {"fa"},
+			"calendar": {"jalali"}, "digits": {"persian"}, "time_zone": {"Asia/Tehran"}}), http.StatusSeeOther)
+		r := c.post("/campaigns", "/campaigns/new", campaignForm)
+		mustStatus(t, r, http.StatusSeeOther)
+		path := strings.Split(r.location(), "?")[0]
+		id, _ := strconv.ParseInt(strings.TrimPrefix(path, "/campaigns/"), 10, 64)
+		p := locale.For(crm.Preferences{Language: "fa", Calendar: "jalali", Digits: "persian", TimeZone: "Asia/Tehran"})
+
+		r = c.post(path+"/schedule", path, url.Values{"date": {p.DateInput(time.Now().AddDate(0, 0, -1))}, "time": {"۱۰:۰۰"}})
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		if !strings.Contains(r.body, `id="s-date-error"`) || !strings.Contains(r.body, "این زمان گذشته است") {
+			t.Fatalf("past time: the error is not on the date field:\n%s", r.body)
+		}
+		r = c.post(path+"/schedule", path, url.Values{"date": {"۱۴۰۵/۱۳/۴۰"}, "time": {"۱۰:۰۰"}})
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		if !strings.Contains(r.body, `id="s-date-error"`) {
+			t.Fatalf("bad date: no error on the date field")
+		}
+
+		day := p.In(time.Now()).AddDate(0, 0, 3)
+		mustStatus(t, c.post(path+"/schedule", path, url.Values{"date": {p.DateInput(day)}, "time": {"۱۰:۳۰"}}), http.StatusSeeOther)
+		cp, err := ca.campaigns.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := time.Date(day.Year(), day.Month(), day.Day(), 10, 30, 0, 0, p.Location())
+		if cp.Status != crm.CampaignScheduled || cp.ScheduledAt == nil || !cp.ScheduledAt.Equal(want) {
+			t.Fatalf("scheduled %s at %v, want %v", cp.Status, cp.ScheduledAt, want)
+		}
+		page := c.get(path)
+		if !strings.Contains(page.body, "زمان‌بندی‌شده: ارسال "+p.DateTime(want)) || !strings.Contains(page.body, "/action/unschedule") {
+			t.Fatalf("the page does not say when it starts (%s):\n%s", p.DateTime(want), page.body)
+		}
+		mustStatus(t, c.post(path+"/action/unschedule", path, nil), http.StatusSeeOther)
+		if cp, _ = ca.campaigns.Get(context.Background(), id); cp.Status != crm.CampaignDraft || cp.ScheduledAt != nil {
+			t.Fatalf("unscheduled: %s %v", cp.Status, cp.ScheduledAt)
 		}
 	})
 }
