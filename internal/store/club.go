@@ -770,8 +770,19 @@ func (tx *Tx) hotExec(ctx context.Context, q string, args ...any) (sql.Result, e
 	return tx.Exec(ctx, q, args...)
 }
 
-var qBuyerPrograms = `SELECT ` + clubPrefixed("p.", clubProgramColumns) + `, ` + clubMemberNullColumns + ` FROM club_programs p
+var qBuyerPrograms = `SELECT p.id, p.version, ` + clubMemberNullColumns + ` FROM club_programs p
 	LEFT JOIN club_members m ON m.program_id = p.id AND m.contact_id = ? ORDER BY p.id`
+
+// buyerPrograms keeps the programs ClubBuyerPrograms has read, by
+// database and id: it reads only each program's id and version with the
+// membership, and the whole row again only when the version moved on
+// (every change of a program, its tiers or its rules raises it).
+var buyerPrograms sync.Map // clubProgramKey → *ClubProgram
+
+type clubProgramKey struct {
+	db *DB
+	id int64
+}
 
 // clubMemberNullColumns are clubMemberColumns for a LEFT JOIN: m.id is
 // NULL when the person is not a member.
@@ -796,17 +807,14 @@ func (tx *Tx) ClubBuyerPrograms(ctx context.Context, contactID int64) ([]*ClubPr
 		var p ClubProgram
 		var m ClubMember
 		var since, review, grace, paid, created, updated sql.NullTime
-		err := rows.Scan(&p.ID, &p.Name, &p.Currency, &p.EarnPoints, &p.EarnAmount, &p.Rounding, &p.PendingDays, &p.ExpiryMonths, &p.ReminderDays,
-			&p.TierWindow, &p.Downgrade, &p.DowngradeDays, &p.GraceDays, &p.PointValue, &p.ValuePoints, &p.ReferrerPoints, &p.RefereePoints,
-			&p.AutoEnrol, &p.HoldHours, &p.Signup, &p.Active, &p.Version, &p.CreatedAt, &p.UpdatedAt,
+		err := rows.Scan(&p.ID, &p.Version,
 			&m.ID, &m.ProgramID, &m.ContactID, &m.Number, &m.CardCode, &m.TokenHash, &m.ReferralCode, &m.ReferredBy,
 			&m.TierID, &since, &review, &grace, &m.PaidTierID, &paid, &m.Status, &m.EnrolledVia,
 			&m.Available, &m.Pending, &m.Reserved, &m.Debt, &m.Earned, &m.Orders, &created, &updated)
 		if err != nil {
 			return nil, nil, tx.db.wrap("scan program", err)
 		}
-		p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
-		ps = append(ps, &p)
+		ps = append(ps, &p) // filled in below, after the rows are closed
 		if m.ID == 0 {
 			ms = append(ms, nil)
 			continue
@@ -815,7 +823,26 @@ func (tx *Tx) ClubBuyerPrograms(ctx context.Context, contactID int64) ([]*ClubPr
 		m.CreatedAt, m.UpdatedAt = created.Time.UTC(), updated.Time.UTC()
 		ms = append(ms, &m)
 	}
-	return ps, ms, tx.db.wrap("list programs", rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, nil, tx.db.wrap("list programs", err)
+	}
+	rows.Close()
+	for i, p := range ps {
+		k := clubProgramKey{tx.db, p.ID}
+		if v, ok := buyerPrograms.Load(k); ok && v.(*ClubProgram).Version == p.Version {
+			c := *v.(*ClubProgram)
+			ps[i] = &c
+			continue
+		}
+		full, err := tx.ClubProgram(ctx, p.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		c := *full
+		buyerPrograms.Store(k, &c)
+		ps[i] = full
+	}
+	return ps, ms, nil
 }
 
 const qOrderSpend = `SELECT COALESCE(SUM(spend), 0) FROM club_ledger WHERE member_id = ? AND spend <> 0 AND spend_at >= ? AND spend_at <= ?`
