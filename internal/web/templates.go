@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,8 +24,9 @@ type templates struct {
 	dev   bool
 	funcs template.FuncMap
 
-	mu    sync.RWMutex
-	pages map[string]*template.Template
+	mu       sync.RWMutex
+	pages    map[string]*template.Template
+	partials *template.Template // the layout and every partial, for partial()
 }
 
 func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*templates, error) {
@@ -40,48 +42,149 @@ func newTemplates(fsys fs.FS, dev bool, asset func(string) (string, error)) (*te
 	maps.Copy(t.funcs, salesFuncs)
 	maps.Copy(t.funcs, serviceFuncs)
 	maps.Copy(t.funcs, workflowFuncs)
-	pages, err := t.parseAll()
+	pages, partials, err := t.parseAll()
 	if err != nil {
 		return nil, err
 	}
-	t.pages = pages
+	t.pages, t.partials = pages, partials
 	return t, nil
 }
 
-func (t *templates) parseAll() (map[string]*template.Template, error) {
+func (t *templates) parseAll() (map[string]*template.Template, *template.Template, error) {
 	files, err := fs.Glob(t.fsys, "templates/pages/*.html")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("web: no page templates found")
+		return nil, nil, fmt.Errorf("web: no page templates found")
+	}
+	deps, err := newTemplateDeps(t.fsys)
+	if err != nil {
+		return nil, nil, err
+	}
+	partials, err := template.New("partials").Funcs(t.funcs).ParseFS(t.fsys, append([]string{layoutFile}, deps.partials...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("web: partials: %w", err)
 	}
 	pages := map[string]*template.Template{}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		tm, err := template.New(name).Funcs(t.funcs).ParseFS(t.fsys,
-			"templates/layout.html", "templates/partials/*.html", f)
+		need, err := deps.files(f)
 		if err != nil {
-			return nil, fmt.Errorf("web: page %s: %w", name, err)
+			return nil, nil, err
+		}
+		tm, err := template.New(name).Funcs(t.funcs).ParseFS(t.fsys, need...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("web: page %s: %w", name, err)
 		}
 		if tm.Lookup("content") == nil {
-			return nil, fmt.Errorf("web: page %s does not define \"content\"", name)
+			return nil, nil, fmt.Errorf("web: page %s does not define \"content\"", name)
 		}
 		pages[name] = tm
 	}
-	return pages, nil
+	return pages, partials, nil
+}
+
+// templateDeps knows which partial files a page needs. A page's set holds
+// the layout, the partial files defining the templates it calls (and
+// those call, and so on) and the page, in that order, as when every
+// partial was parsed into every page: the definitions and their order are
+// the same, minus templates the page never calls. Parsing all partials
+// into each of the ~100 pages kept over 100 MB of parse trees in memory.
+type templateDeps struct {
+	fsys     fs.FS
+	partials []string            // partial files, in glob order
+	defines  map[string][]string // template name -> the partial files defining it
+	calls    map[string][]string // file -> names of the templates it calls
+}
+
+const layoutFile = "templates/layout.html"
+
+// templateRef finds the template names a file defines or calls (always a
+// quoted constant in Go templates).
+var templateRef = regexp.MustCompile("\\{\\{-?\\s*(define|template|block)\\s+(?:\"([^\"]*)\"|`([^`]*)`)")
+
+func newTemplateDeps(fsys fs.FS) (*templateDeps, error) {
+	partials, err := fs.Glob(fsys, "templates/partials/*.html")
+	if err != nil {
+		return nil, err
+	}
+	d := &templateDeps{fsys: fsys, partials: partials, defines: map[string][]string{}, calls: map[string][]string{}}
+	for _, f := range append([]string{layoutFile}, partials...) {
+		defs, err := d.scan(f)
+		if err != nil {
+			return nil, err
+		}
+		if f != layoutFile {
+			for _, n := range defs {
+				d.defines[n] = append(d.defines[n], f)
+			}
+		}
+	}
+	return d, nil
+}
+
+// scan records the names file f calls and returns the names it defines.
+func (d *templateDeps) scan(f string) ([]string, error) {
+	src, err := fs.ReadFile(d.fsys, f)
+	if err != nil {
+		return nil, err
+	}
+	var defs []string
+	for _, m := range templateRef.FindAllSubmatch(src, -1) {
+		n := string(m[2]) + string(m[3])
+		switch string(m[1]) {
+		case "define":
+			defs = append(defs, n)
+		case "block":
+			defs = append(defs, n)
+			d.calls[f] = append(d.calls[f], n)
+		default:
+			d.calls[f] = append(d.calls[f], n)
+		}
+	}
+	return defs, nil
+}
+
+// files lists the files to parse for page: the layout, the partials it
+// needs in glob order, and the page.
+func (d *templateDeps) files(page string) ([]string, error) {
+	if _, err := d.scan(page); err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	var walk func(f string)
+	walk = func(f string) {
+		for _, n := range d.calls[f] {
+			for _, p := range d.defines[n] {
+				if !used[p] {
+					used[p] = true
+					walk(p)
+				}
+			}
+		}
+	}
+	walk(layoutFile)
+	walk(page)
+	out := []string{layoutFile}
+	for _, p := range d.partials {
+		if used[p] {
+			out = append(out, p)
+		}
+	}
+	return append(out, page), nil
 }
 
 // execute renders page name with data into a buffer, so that a template
 // error never leaves a half-written response.
 func (t *templates) execute(name string, data any) ([]byte, error) {
 	if t.dev {
-		pages, err := t.parseAll()
+		pages, partials, err := t.parseAll()
 		if err != nil {
 			return nil, err
 		}
 		t.mu.Lock()
-		t.pages = pages
+		t.pages, t.partials = pages, partials
 		t.mu.Unlock()
 	}
 	t.mu.RLock()

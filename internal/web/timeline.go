@@ -148,15 +148,11 @@ func (v timelineView) Duration(seconds int) string {
 	return v.L.T("timeline.minutes", "count", (seconds+59)/60)
 }
 
-// partial renders one partial template with data. Every page's template
-// set holds every partial; any will do.
+// partial renders one partial template with data, from the set that
+// holds the layout and every partial.
 func (t *templates) partial(name string, data any) (template.HTML, error) {
 	t.mu.RLock()
-	var set *template.Template
-	for _, tm := range t.pages {
-		set = tm
-		break
-	}
+	set := t.partials
 	t.mu.RUnlock()
 	if set == nil || set.Lookup(name) == nil {
 		return "", fmt.Errorf("web: no partial template %q", name)
