@@ -99,14 +99,19 @@ func (tx *Tx) WriteContacts(ctx context.Context, w *ContactWriter, rows []*Conta
 		nlinks += len(c.Memberships)
 	}
 
+	now := tx.timeArg(tx.now)
 	err = tx.insertRows(ctx, w.stmt(stmtContacts), len(rows),
 		func(i int, args []any) []any {
 			r := rows[i]
 			c := r.Contact
 			j := r.columns()
+			created := now
+			if !c.CreatedAt.Equal(tx.now) {
+				created = tx.timeArg(c.CreatedAt.UTC())
+			}
 			return append(args, c.ID, c.Prefix, c.FirstName, c.MiddleName, c.LastName, c.Suffix, r.SortName,
 				j.emails, j.phones, j.addresses, c.Birthday, c.Language, c.Source,
-				ownerArg(c.OwnerID), j.tags, c.Notes, j.custom, r.SearchText, c.CreatedAt.UTC(), tx.now)
+				ownerArg(c.OwnerID), j.tags, c.Notes, j.custom, r.SearchText, created, now)
 		})
 	if err != nil {
 		if crm.ErrorCode(err) == crm.EINVALID {
@@ -158,7 +163,7 @@ func (tx *Tx) WriteContacts(ctx context.Context, w *ContactWriter, rows []*Conta
 	}
 	err = tx.insertRows(ctx, w.stmt(stmtLinks), len(links),
 		func(i int, args []any) []any {
-			return append(args, links[i].id, links[i].company, links[i].role, tx.now)
+			return append(args, links[i].id, links[i].company, links[i].role, now)
 		})
 	if crm.ErrorCode(err) == crm.EINVALID {
 		return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"memberships": "A company does not exist."}}
@@ -254,15 +259,28 @@ func (tx *Tx) EmitBatch(ctx context.Context, w *ContactWriter, evs []crm.Event) 
 		}
 		evs[i].CreatedAt = tx.now
 	}
+	now := tx.timeArg(tx.now)
 	err := tx.insertRows(ctx, w.stmt(stmtEvents), len(evs), func(i int, args []any) []any {
 		ev := &evs[i]
-		return append(args, ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID), string(ev.Payload), tx.now)
+		return append(args, ev.Type, ev.SubjectType, ev.SubjectID, ev.ActorID, nullID(ev.ContactID), nullID(ev.CompanyID), string(ev.Payload), now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: emit %d events: %w", len(evs), err)
 	}
 	tx.events += len(evs)
 	return nil
+}
+
+// timeArg is t as a statement argument. On SQLite it is the text the
+// driver would write for it (_time_format=sqlite, times in UTC), formatted
+// here: a multi-row INSERT binds the transaction's time on every row, and
+// formatting it once per batch instead of once per value saves the writer
+// of an import about a microsecond per person. On PostgreSQL it is t.
+func (tx *Tx) timeArg(t time.Time) any {
+	if tx.Dialect() != SQLite {
+		return t
+	}
+	return t.Format(sqliteTimeLayout)
 }
 
 // The multi-row INSERTs of WriteContacts: head + "(?, …), (?, …) …" + tail.
@@ -908,6 +926,14 @@ type ftsSide struct {
 	db     *sql.DB
 }
 
+// ftsSideCacheKiB is the page cache of the scratch connection, and
+// ftsCopyBytes about how much of the index copyIn holds in memory at a
+// time.
+const (
+	ftsSideCacheKiB = 4000
+	ftsCopyBytes    = 2 << 20
+)
+
 // ftsShadowTables are the tables in which FTS5 keeps the index of
 // contacts_fts (with external content there is no _content table), with
 // their columns.
@@ -934,8 +960,12 @@ func (f *ftsSide) build(ctx context.Context) error {
 			return err
 		}
 	}
+	// A small page cache: the build appends segments and its merge reads
+	// them in order, from the OS's cache; the writer's sorts run beside it
+	// and the two together set the import's peak memory (each cached page
+	// takes about two pages of the process's memory in this driver).
 	side, err := sql.Open("sqlite", "file:"+f.path+"?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)"+
-		"&_pragma=cache_size(-32000)&_pragma=temp_store(FILE)")
+		"&_pragma=cache_size(-"+itoa(ftsSideCacheKiB)+")&_pragma=temp_store(FILE)")
 	if err != nil {
 		return err
 	}
@@ -961,7 +991,7 @@ func (f *ftsSide) build(ctx context.Context) error {
 // copyIn replaces the main database's full-text index of people by the
 // one built, in tx (readers see the old index or the new, never a mix).
 // FTS5 keeps nothing else, so a copy of its tables is the index. The rows
-// are copied in rowid order, a few megabytes at a time.
+// are copied in rowid order, ftsCopyBytes at a time.
 func (f *ftsSide) copyIn(ctx context.Context, tx *Tx) error {
 	for _, t := range ftsShadowTables {
 		if _, err := tx.Exec(ctx, `DELETE FROM main.`+t.name); err != nil {
@@ -1004,7 +1034,7 @@ func (f *ftsSide) copyIn(ctx context.Context, tx *Tx) error {
 				}
 			}
 			batch = append(batch, vals...)
-			if size > 8<<20 || len(batch) >= 64000 {
+			if size > ftsCopyBytes || len(batch) >= 64000 {
 				if err := flush(); err != nil {
 					rows.Close()
 					return err
