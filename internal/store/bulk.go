@@ -687,12 +687,13 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // Bulk loads (SQLite). Inserting a million people one batch at a time
 // into fully indexed tables is slow on SQLite: every transaction rewrites
 // each page of the random-order indexes it touched (the full-text index,
-// the keys by email and phone, the sort name), and the full-text triggers
-// tokenise row by row. A bulk load drops the full-text triggers and the
-// sort-name index and writes the new people's keys to contact_keys_load,
+// the keys by email and phone, the sort name, the links by company), and
+// the full-text triggers tokenise row by row. A bulk load drops the
+// full-text triggers, the sort-name index and the index of links by
+// company, and writes the new people's keys to contact_keys_load,
 // appended in id order; EndBulkLoad then moves the keys in key order,
-// creates the index and rebuilds the full-text index in one pass, which is
-// several times cheaper.
+// creates the indexes and rebuilds the full-text index in one pass, which
+// is several times cheaper.
 //
 // Crash safety: SQLite's schema changes are transactional. BeginBulkLoad
 // drops the triggers and the index in the same transaction that records
@@ -704,8 +705,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 //
 // While a bulk load runs, the people it wrote are stored and listed but
 // not yet found by the search box, nor matched as duplicates by others
-// than the load itself (their keys are not in contact_keys yet); people
-// written by others meanwhile are indexed when the load ends.
+// than the load itself (their keys are not in contact_keys yet); a
+// company's people are found by reading every link; people written by
+// others meanwhile are indexed when the load ends.
 
 // BulkLoad is a bulk load in progress.
 type BulkLoad struct {
@@ -728,6 +730,10 @@ END`},
     INSERT INTO contacts_fts(rowid, search_text) VALUES (new.id, new.search_text);
 END`},
 	{"contacts_sort_name", `CREATE INDEX contacts_sort_name ON contacts(sort_name, id)`},
+	// People's links by company: a load appends links in person order,
+	// which puts each into a random page of this index; a million people
+	// touch every page of it in every transaction.
+	{"contact_companies_company", `CREATE INDEX contact_companies_company ON contact_companies(company_id, contact_id)`},
 }
 
 // BulkLoadOf returns the bulk load of an import, or nil.
@@ -826,7 +832,7 @@ func (tx *Tx) EndBulkLoad(ctx context.Context, importID int64) error {
 }
 
 // ContactSchemaIntact reports whether no bulk load is recorded and the
-// full-text triggers, the sort-name index and contact_keys hold
+// full-text triggers, the indexes bulk loads drop and contact_keys hold
 // everything (nothing left in contact_keys_load). Always true on
 // PostgreSQL.
 func (tx *Tx) ContactSchemaIntact(ctx context.Context) (bool, error) {
@@ -835,7 +841,8 @@ func (tx *Tx) ContactSchemaIntact(ctx context.Context) (bool, error) {
 	}
 	var loads, objects, staged int
 	err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM contact_bulk_loads),
-		(SELECT COUNT(*) FROM sqlite_master WHERE name IN ('contacts_fts_insert', 'contacts_fts_delete', 'contacts_fts_update', 'contacts_sort_name')),
+		(SELECT COUNT(*) FROM sqlite_master WHERE name IN ('contacts_fts_insert', 'contacts_fts_delete', 'contacts_fts_update', 'contacts_sort_name',
+			'contact_companies_company')),
 		(SELECT COUNT(*) FROM (SELECT 1 FROM contact_keys_load LIMIT 1))`).Scan(&loads, &objects, &staged)
 	if err != nil {
 		return false, tx.db.wrap("schema check", err)
@@ -845,7 +852,7 @@ func (tx *Tx) ContactSchemaIntact(ctx context.Context) (bool, error) {
 
 // RestoreContactSchema ends every bulk load and makes the contacts tables
 // whole: it moves the staged keys to contact_keys in key order, creates
-// the sort-name index and the full-text triggers, and rebuilds the
+// the indexes and the full-text triggers, and rebuilds the
 // full-text index of people from the contacts table. It is idempotent.
 //
 // In a transaction of WriteBulk the full-text index is built at the same
