@@ -42,6 +42,8 @@ func leadformRoutes(s *server, mux *http.ServeMux) {
 	mux.HandleFunc("GET /marketing/scoring", s.can(rd, s.handleScoring))
 	mux.HandleFunc("POST /marketing/scoring", s.can(wr, s.handleScoreRuleCreate))
 	mux.HandleFunc("POST /marketing/scoring/{id}/delete", s.can(wr, s.handleScoreRuleDelete))
+	mux.HandleFunc("GET /marketing/scoring/{id}/edit", s.can(wr, s.handleScoreRuleEdit))
+	mux.HandleFunc("POST /marketing/scoring/{id}", s.can(wr, s.handleScoreRuleUpdate))
 	mux.HandleFunc("POST /marketing/scoring/recompute", s.can(wr, s.handleScoreRecompute))
 }
 
@@ -322,6 +324,11 @@ type scoringPage struct {
 	Presets  []string
 	CanWrite bool
 	Tab      string
+	// Config is the segment rule editor's configuration for "any
+	// condition" ("" without segments: the JSON box alone).
+	Config string
+	// Rule is the rule being edited (nil on the list's "new rule" form).
+	Rule *crm.ScoreRule
 }
 
 // scorePresets are the attribute conditions the simple rule form offers;
@@ -344,6 +351,11 @@ func (s *server) scoringPage(r *http.Request, fm form) (*scoringPage, error) {
 			row.Event = p.T(k)
 		}
 		d.Rules = append(d.Rules, row)
+	}
+	if s.segmentSvc != nil && d.CanWrite {
+		if d.Config, err = s.editorConfig(r, nil); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -382,12 +394,18 @@ func conditionWords(p *locale.Printer, r *crm.Rule) string {
 	case []any:
 		var parts []string
 		for _, e := range x {
-			parts = append(parts, fmt.Sprint(e))
+			if _, ok := e.(string); ok {
+				parts = append(parts, fmt.Sprint(e))
+			} else {
+				parts = append(parts, p.Digits(fmt.Sprint(e)))
+			}
 		}
 		v = " " + strings.Join(parts, sep)
+	case float64, int, int64, json.Number:
+		v = " " + p.Digits(fmt.Sprint(x))
 	default:
 		b, _ := json.Marshal(x)
-		v = " " + string(b)
+		v = " " + p.Digits(string(b))
 	}
 	return label + " " + op + v
 }
@@ -402,6 +420,129 @@ func (s *server) handleScoring(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleScoreRuleCreate(w http.ResponseWriter, r *http.Request) {
+	fm, in := scoreRuleForm(r)
+	if fm.ok() {
+		_, err := s.leadforms.CreateRule(r.Context(), in)
+		if err == nil {
+			redirect(w, r, "/marketing/scoring", "score_rule_created")
+			return
+		}
+		if !scoreRuleFailed(state(r).p, &fm, err) {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	d, err := s.scoringPage(r, fm)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusUnprocessableEntity, "leadscore", d)
+}
+
+// handleScoreRuleEdit shows a rule in the rule form.
+func (s *server) handleScoreRuleEdit(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathInt(w, r)
+	if !ok {
+		return
+	}
+	rule, err := s.leadforms.Rule(r.Context(), id)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.renderScoreRuleEdit(w, r, http.StatusOK, rule, scoreRuleValues(state(r).p, rule))
+}
+
+func (s *server) handleScoreRuleUpdate(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.pathInt(w, r)
+	if !ok {
+		return
+	}
+	rule, err := s.leadforms.Rule(r.Context(), id)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	fm, in := scoreRuleForm(r)
+	if fm.ok() {
+		_, err := s.leadforms.UpdateRule(r.Context(), id, in)
+		if err == nil {
+			redirect(w, r, "/marketing/scoring", "score_rule_saved")
+			return
+		}
+		if !scoreRuleFailed(state(r).p, &fm, err) {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.renderScoreRuleEdit(w, r, http.StatusUnprocessableEntity, rule, fm)
+}
+
+func (s *server) renderScoreRuleEdit(w http.ResponseWriter, r *http.Request, status int, rule *crm.ScoreRule, fm form) {
+	p := state(r).p
+	d := &scoringPage{base: s.page(r, "leadform.scoring.edit"), F: fm, Events: leadform.BehaviourEvents, Presets: scorePresets,
+		CanWrite: true, Tab: "scoring", Rule: rule}
+	d.Title = p.T("leadform.scoring.edit") + ": " + rule.Name
+	if s.segmentSvc != nil {
+		var err error
+		if d.Config, err = s.editorConfig(r, nil); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, status, "leadscore_edit", d)
+}
+
+// scoreRuleValues fills the rule form from a rule: an attribute
+// condition of one of the presets' shapes shows as that preset, any other
+// as the condition editor's JSON.
+func scoreRuleValues(p *locale.Printer, rule *crm.ScoreRule) form {
+	v := map[string]string{"name": rule.Name, "kind": rule.Kind, "points": strconv.Itoa(rule.Points), "event_type": rule.EventType,
+		"preset": "json"}
+	if rule.WithinDays != 0 {
+		v["within_days"] = strconv.Itoa(rule.WithinDays)
+	}
+	if rule.MaxPoints != 0 {
+		v["max_points"] = strconv.Itoa(rule.MaxPoints)
+	}
+	if c := rule.Condition; c != nil {
+		if c.IsGroup() && c.Match != crm.MatchAny && len(c.Conditions) == 1 && !c.Conditions[0].IsGroup() {
+			c = &c.Conditions[0] // stored wrapped in a group of one
+		}
+		one := func() (string, bool) {
+			if xs, ok := c.Value.([]any); ok && len(xs) == 1 {
+				s, ok := xs[0].(string)
+				return s, ok
+			}
+			return "", false
+		}
+		switch {
+		case c.IsGroup():
+		case c.Field == "company" && c.Op == "is_set":
+			v["preset"] = "has_company"
+		case c.Field == "consent.email" && c.Op == "is_true":
+			v["preset"] = "consent_email"
+		case c.Field == "source" && c.Op == "eq":
+			if x, ok := c.Value.(string); ok {
+				v["preset"], v["value"] = "source", x
+			}
+		case c.Field == "tags" && c.Op == "has_any":
+			if x, ok := one(); ok {
+				v["preset"], v["value"] = "tag", x
+			}
+		}
+		if v["preset"] == "json" {
+			b, _ := json.Marshal(c)
+			v["condition_json"] = string(b)
+		}
+	}
+	return form{Values: v}
+}
+
+// scoreRuleForm reads the rule form: the fields of the input, and the
+// form with the errors of what could not be read.
+func scoreRuleForm(r *http.Request) (form, leadform.ScoreRuleInput) {
 	p := state(r).p
 	fm := newForm(r, scoreRuleNames...)
 	in := leadform.ScoreRuleInput{Name: fm.V("name"), Kind: fm.V("kind"), EventType: fm.V("event_type")}
@@ -440,38 +581,31 @@ func (s *server) handleScoreRuleCreate(w http.ResponseWriter, r *http.Request) {
 			fm.invalid(p, "value", "leadform.error.value")
 		}
 	}
-	if fm.ok() {
-		_, err := s.leadforms.CreateRule(r.Context(), in)
-		if err == nil {
-			redirect(w, r, "/marketing/scoring", "score_rule_created")
-			return
-		}
-		if crm.ErrorCode(err) != crm.EINVALID {
-			s.renderError(w, r, err)
-			return
-		}
-		keys := map[string]string{}
-		for _, n := range scoreRuleNames {
-			keys[n] = "leadform.error." + n
-		}
-		fields := map[string]string{}
-		for k, v := range crm.ErrorFields(err) {
-			if strings.HasPrefix(k, "condition") {
-				k = "value"
-				if fm.V("preset") == "json" {
-					k = "condition_json"
-				}
+	return fm, in
+}
+
+// scoreRuleFailed puts the service's field errors on the rule form; false
+// when err is not about the input.
+func scoreRuleFailed(p *locale.Printer, fm *form, err error) bool {
+	if crm.ErrorCode(err) != crm.EINVALID {
+		return false
+	}
+	keys := map[string]string{}
+	for _, n := range scoreRuleNames {
+		keys[n] = "leadform.error." + n
+	}
+	fields := map[string]string{}
+	for k, v := range crm.ErrorFields(err) {
+		if strings.HasPrefix(k, "condition") {
+			k = "value"
+			if fm.V("preset") == "json" {
+				k = "condition_json"
 			}
-			fields[k] = v
 		}
-		fm.fail(p, &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: fields}, keys)
+		fields[k] = v
 	}
-	d, err := s.scoringPage(r, fm)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusUnprocessableEntity, "leadscore", d)
+	fm.fail(p, &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: fields}, keys)
+	return true
 }
 
 func (s *server) handleScoreRuleDelete(w http.ResponseWriter, r *http.Request) {

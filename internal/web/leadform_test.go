@@ -171,6 +171,14 @@ func leadformPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 	mustStatus(t, c.post("/marketing/scoring", "/marketing/scoring", url.Values{"name": {"Forms"}, "kind": {"behaviour"},
 		"event_type": {"form.submitted"}, "points": {"۱۰"}}), http.StatusSeeOther)
 	add("/marketing/scoring")
+	rules, err := la.forms.Rules(context.Background())
+	if err != nil || len(rules) != 1 {
+		t.Fatalf("rules: %v %v", rules, err)
+	}
+	edit := "/marketing/scoring/" + strconv.FormatInt(rules[0].ID, 10)
+	add(edit + "/edit")
+	out = append(out, pageResponse{"POST bad rule edit", c.post(edit, edit+"/edit", url.Values{"name": {""}, "kind": {"attribute"}, "preset": {"json"},
+		"condition_json": {`{"field":"nope","op":"eq","value":1}`}, "points": {"x"}})})
 	return out
 }
 
@@ -233,10 +241,34 @@ func TestLeadFormFlow(t *testing.T) {
 			t.Fatalf("score: %d %v", n, err)
 		}
 		mustContain(t, c.get("/marketing/scoring"), "fills in a form", "Has a company")
+		// Editing a rule: shown with its preset, saved, the scores recomputed.
+		rules, err := la.forms.Rules(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rule := range rules {
+			edit := "/marketing/scoring/" + strconv.FormatInt(rule.ID, 10)
+			switch rule.Name {
+			case "Has a company":
+				mustContain(t, c.get(edit+"/edit"), `<option value="has_company" selected>`, `value="5"`)
+			case "Forms":
+				mustStatus(t, c.post(edit, edit+"/edit", url.Values{"name": {"Forms, more"}, "kind": {"behaviour"},
+					"event_type": {"form.submitted"}, "points": {"40"}}), http.StatusSeeOther)
+				r := c.post(edit, edit+"/edit", url.Values{"name": {"Forms, more"}, "kind": {"attribute"}, "preset": {"json"},
+					"condition_json": {`{"field":"orders.count","op":"gte","value":"many"}`}, "points": {"40"}})
+				mustStatus(t, r, http.StatusUnprocessableEntity)
+				mustContain(t, r, `id="ls-json-error"`)
+			}
+		}
+		la.drain(t)
+		if n, err := la.forms.Score(ctx, person.ID); err != nil || n != 40 {
+			t.Fatalf("score after the edit: %d %v", n, err)
+		}
+		mustContain(t, c.get("/marketing/scoring"), "Forms, more")
 		// The score as a column of the people list, once chosen.
 		mustStatus(t, c.post("/contacts/columns", "/contacts", url.Values{"col": {"email", "lead.score"}, "next": {"/contacts"}}), http.StatusSeeOther)
-		mustContain(t, c.get("/contacts"), `<span class="num">25</span>`)
-		mustContain(t, c.get("/contacts/"+strconv.FormatInt(person.ID, 10)), "lf-score", ">25<", "Filled in the form تماس با ما")
+		mustContain(t, c.get("/contacts"), `<span class="num">40</span>`)
+		mustContain(t, c.get("/contacts/"+strconv.FormatInt(person.ID, 10)), "lf-score", ">40<", "Filled in the form تماس با ما")
 		// Submissions from one address are limited (10 a minute).
 		var last response
 		for range 11 {
