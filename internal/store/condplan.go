@@ -45,6 +45,10 @@ type setTerm struct {
 	whereArgs, havingArgs []any
 	union                 []*setTerm
 
+	// distinct groups the rows by person when the set is built (a person
+	// with many rows is one entry, not many).
+	distinct bool
+
 	// est guesses the share of people in the set, build the rows read to
 	// build it as a share of people (an index range reads about the
 	// set; a LIKE '%x' over keys or a grouping reads the whole table).
@@ -97,6 +101,8 @@ func (st *setTerm) selectSQL() string {
 	q := "SELECT " + st.col + " FROM " + st.from + " WHERE " + st.where
 	if st.having != "" {
 		q += " GROUP BY " + st.col + " HAVING " + st.having
+	} else if st.distinct {
+		q += " GROUP BY " + st.col
 	}
 	return q
 }
