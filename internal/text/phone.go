@@ -3,8 +3,11 @@ package text
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -240,10 +243,128 @@ func fastPhone(s, region string) (string, bool) {
 	num := &phonenumbers.PhoneNumber{}
 	num.CountryCode = proto32(int32(cc))
 	num.NationalNumber = &nn
-	if phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE || !phonenumbers.IsValidNumber(num) {
+	if phonenumbers.IsPossibleNumberWithReason(num) != phonenumbers.IS_POSSIBLE || !validNumber(cc, nsn) {
 		return "", false // let the general path give the precise error
 	}
 	return "+" + strconv.Itoa(cc) + nsn, true
+}
+
+// validNumber is phonenumbers.IsValidNumber for the number fastPhone
+// builds, country code cc and national significant number nsn (no
+// leading zero): the same rules on the same metadata, read from the
+// library's collection. The library builds each number type's pattern
+// text twice and looks it up in a locked cache, for ten types, on every
+// call, which was most of an import's phone parsing; here each pattern is
+// compiled once, lengths are checked first, and the common types (fixed
+// line, mobile) come first. A test compares the two on numbers of every
+// length in every country.
+func validNumber(cc int, nsn string) bool {
+	regions := phonenumbers.GetRegionCodesForCountryCode(cc)
+	meta := phoneMetadata()
+	var md *phonenumbers.PhoneMetadata
+	switch len(regions) {
+	case 0:
+		return false
+	case 1:
+		md = meta[regions[0]]
+		if regions[0] == "001" { // non-geographical: by country code
+			md = meta["+"+strconv.Itoa(cc)]
+		}
+	default:
+		// The region is the first whose leading digits match or, for a
+		// region without them, whose number types do.
+		for _, r := range regions {
+			m := meta[r]
+			if m == nil {
+				continue
+			}
+			if ld := m.GetLeadingDigits(); ld != "" {
+				if phonePattern(m, func() string { return "^(?:" + ld + ")" }).MatchString(nsn) {
+					md = m
+					break
+				}
+			} else if hasNumberType(nsn, m) {
+				md = m
+				break
+			}
+		}
+	}
+	if md == nil || int(md.GetCountryCode()) != cc {
+		return false
+	}
+	return hasNumberType(nsn, md)
+}
+
+// hasNumberType reports whether the library would give nsn a number type
+// in md (getNumberTypeHelper's answer is not UNKNOWN): it matches the
+// general description and one of the types, where mobile counts only
+// when its pattern differs from fixed line's.
+func hasNumberType(nsn string, md *phonenumbers.PhoneMetadata) bool {
+	if !matchesDesc(nsn, md.GetGeneralDesc()) {
+		return false
+	}
+	if matchesDesc(nsn, md.GetFixedLine()) {
+		return true
+	}
+	if !md.GetSameMobileAndFixedLinePattern() && matchesDesc(nsn, md.GetMobile()) {
+		return true
+	}
+	for _, d := range []*phonenumbers.PhoneNumberDesc{md.GetPremiumRate(), md.GetTollFree(), md.GetSharedCost(),
+		md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail()} {
+		if matchesDesc(nsn, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesDesc is the library's isNumberMatchingDesc: a possible length
+// (when the description lists any) and the whole number matching its
+// pattern.
+func matchesDesc(nsn string, d *phonenumbers.PhoneNumberDesc) bool {
+	if d == nil {
+		return false
+	}
+	if len(d.PossibleLength) > 0 && !slices.Contains(d.PossibleLength, int32(len(nsn))) {
+		return false
+	}
+	return phonePattern(d, func() string { return "^(?:" + d.GetNationalNumberPattern() + ")$" }).MatchString(nsn)
+}
+
+// phoneMetadata maps region codes, and "+" and the country code for
+// non-geographical numbers (region 001), to the library's metadata.
+var phoneMetadata = sync.OnceValue(func() map[string]*phonenumbers.PhoneMetadata {
+	out := map[string]*phonenumbers.PhoneMetadata{}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return out
+	}
+	for _, m := range coll.GetMetadata() {
+		switch id := m.GetId(); id {
+		case "":
+		case "001":
+			out["+"+strconv.Itoa(int(m.GetCountryCode()))] = m
+		default:
+			out[id] = m
+		}
+	}
+	return out
+})
+
+// phonePatterns holds compiled metadata patterns by what they belong to:
+// a *PhoneNumberDesc (its national number pattern, whole) or a
+// *PhoneMetadata (its leading digits, as a prefix).
+var phonePatterns sync.Map
+
+// phonePattern returns the pattern of owner, compiling src() the first
+// time.
+func phonePattern(owner any, src func() string) *regexp.Regexp {
+	if re, ok := phonePatterns.Load(owner); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(src())
+	phonePatterns.Store(owner, re)
+	return re
 }
 
 func proto32(v int32) *int32 { return &v }
