@@ -730,6 +730,7 @@ type item struct {
 	cr        *store.ContactRow // nil when the row has errors
 	fileID    int64             // Pivand id column
 	companies []string
+	compKeys  []string // the companies' normalised names (text.Normalize), computed while preparing
 	role      string
 	problems  []store.ImportProblem
 
@@ -1168,6 +1169,7 @@ func (r *importRun) prepare(row *contactfile.Row) *item {
 		name = clean(&v, "company", name, maxNameLen)
 		if name != "" && !slices.Contains(it.companies, name) {
 			it.companies = append(it.companies, name)
+			it.compKeys = append(it.compKeys, text.Normalize(name))
 		}
 	}
 	if c.Source == "" {
@@ -1642,9 +1644,10 @@ func (r *importRun) mergeInto(t, it *item) error {
 		return err
 	}
 	t.cr = cr
-	for _, name := range it.companies {
+	for i, name := range it.companies {
 		if !slices.Contains(t.companies, name) {
 			t.companies = append(t.companies, name)
+			t.compKeys = append(t.compKeys, it.compKeys[i])
 		}
 	}
 	if t.role == "" {
@@ -1726,8 +1729,8 @@ func (r *importRun) resolveCompanies(ctx context.Context, tx *store.Tx, live []*
 		if it.target != nil || (it.dupOf != 0 && r.mode != DuplicatesUpdate) || it.dupLine != 0 {
 			continue
 		}
-		for _, name := range it.companies {
-			k := text.Normalize(name)
+		for i, name := range it.companies {
+			k := it.compKeys[i]
 			if _, ok := r.companies[k]; ok {
 				continue
 			}
@@ -1766,7 +1769,7 @@ func (r *importRun) resolveCompanies(ctx context.Context, tx *store.Tx, live []*
 		cr, err := PrepareCompany(co, fields, r.region, true)
 		if err != nil {
 			for _, it := range live {
-				if slices.ContainsFunc(it.companies, func(n string) bool { return text.Normalize(n) == k }) {
+				if slices.Contains(it.compKeys, k) {
 					it.problems = append(it.problems, store.ImportProblem{Line: it.line, Kind: ProblemError, Field: "company",
 						Message: fmt.Sprintf("Cannot create the company %q: %s", want[k], oneLine(err))})
 				}
@@ -1813,8 +1816,8 @@ func (r *importRun) link(it *item) {
 	c := it.cr.Contact
 	c.Memberships = c.Memberships[:0:0]
 	c.CompanyIDs = []int64{}
-	for i, name := range it.companies {
-		ref, ok := r.companies[text.Normalize(name)]
+	for i := range it.companies {
+		ref, ok := r.companies[it.compKeys[i]]
 		if !ok || ref.id == 0 || slices.Contains(c.CompanyIDs, ref.id) {
 			continue
 		}
@@ -1849,8 +1852,8 @@ func (r *importRun) update(ctx context.Context, tx *store.Tx, it *item) (string,
 	}
 	merged := *existing
 	mergeContact(&merged, it.cr.Contact)
-	for _, name := range it.companies {
-		ref, ok := r.companies[text.Normalize(name)]
+	for i, name := range it.companies {
+		ref, ok := r.companies[it.compKeys[i]]
 		if ok && ref.id != 0 && !slices.Contains(merged.CompanyIDs, ref.id) {
 			m := crm.Membership{CompanyID: ref.id}
 			if name == it.companies[0] {
