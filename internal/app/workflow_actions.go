@@ -150,7 +150,7 @@ func (w workflowActions) CreateTask(ctx context.Context, t workflow.TaskAction) 
 		}
 		for _, x := range existing {
 			if strings.HasSuffix(x.Notes, marker) {
-				return fmt.Sprintf("Task %d %q was already made.", x.ID, x.Title), nil
+				return workflow.Say("task_exists", "id", x.ID, "title", x.Title), nil
 			}
 		}
 	}
@@ -158,11 +158,10 @@ func (w workflowActions) CreateTask(ctx context.Context, t workflow.TaskAction) 
 	if err != nil {
 		return "", err
 	}
-	who := "nobody"
-	if task.AssigneeID != 0 {
-		who = "user " + strconv.FormatInt(task.AssigneeID, 10)
+	if task.AssigneeID == 0 {
+		return workflow.Say("task_unassigned", "id", task.ID, "title", task.Title), nil
 	}
-	return fmt.Sprintf("Task %d %q for %s.", task.ID, task.Title, who), nil
+	return workflow.Say("task_made", "id", task.ID, "title", task.Title, "user", task.AssigneeID), nil
 }
 
 func (w workflowActions) Assign(ctx context.Context, t workflow.Target, userID int64) (string, error) {
@@ -187,9 +186,9 @@ func (w workflowActions) Assign(ctx context.Context, t workflow.Target, userID i
 			return "", err
 		}
 	default:
-		return "", workflow.Skip("a " + t.Object + " has no owner")
+		return "", workflow.Skip(workflow.Say("skip_no_owner", "object", t.Object))
 	}
-	return fmt.Sprintf("Assigned the %s to user %d.", t.Object, userID), nil
+	return workflow.Say("assigned", "object", t.Object, "id", userID), nil
 }
 
 func (w workflowActions) UpdateField(ctx context.Context, t workflow.Target, field, value string) (string, error) {
@@ -221,7 +220,7 @@ func (w workflowActions) UpdateField(ctx context.Context, t workflow.Target, fie
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Set %s to %q.", field, value), nil
+	return workflow.Say("field_set", "field", field, "value", value), nil
 }
 
 func withTag(tags []string, tag string, add bool) ([]string, bool) {
@@ -254,7 +253,7 @@ func (w workflowActions) Tag(ctx context.Context, t workflow.Target, tag string,
 	retag := func(tags []string, write func([]string) error) (string, error) {
 		next, changed := withTag(tags, tag, add)
 		if !changed {
-			return "", workflow.Skip("the tag was already so")
+			return "", workflow.Skip(workflow.Say("skip_tag_same"))
 		}
 		return done, write(next)
 	}
@@ -298,7 +297,7 @@ func (w workflowActions) Tag(ctx context.Context, t workflow.Target, tag string,
 	}
 	// Orders and members have no tags: tag their person.
 	if t.ContactID == 0 {
-		return "", workflow.Skip("the record has no person to tag")
+		return "", workflow.Skip(workflow.Say("skip_no_person_tag"))
 	}
 	return w.Tag(ctx, workflow.Target{Object: workflow.ObjectContact, RecordID: t.ContactID, ContactID: t.ContactID}, tag, add)
 }
@@ -311,7 +310,7 @@ func (w workflowActions) SendMessage(ctx context.Context, m workflow.Message) (s
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Sent the %s to %s.", m.Channel, to), nil
+	return workflow.Say("message_sent", "channel", m.Channel, "to", to), nil
 }
 
 func (w workflowActions) AddToList(ctx context.Context, listID, contactID int64) (string, error) {
@@ -320,9 +319,9 @@ func (w workflowActions) AddToList(ctx context.Context, listID, contactID int64)
 		return "", err
 	}
 	if n == 0 {
-		return "", workflow.Skip("already on the list")
+		return "", workflow.Skip(workflow.Say("skip_on_list"))
 	}
-	return fmt.Sprintf("Added to list %d.", listID), nil
+	return workflow.Say("list_added", "id", listID), nil
 }
 
 func (w workflowActions) Points(ctx context.Context, contactID, points int64, reason, key string) (string, error) {
@@ -338,17 +337,16 @@ func (w workflowActions) Points(ctx context.Context, contactID, points int64, re
 		}
 	}
 	if m == nil {
-		return "", workflow.Skip("the person is not an active club member")
+		return "", workflow.Skip(workflow.Say("skip_not_member"))
 	}
 	after, err := w.a.Club.Adjust(ctx, m.ID, club.Adjustment{Points: points, Reason: reason, Key: key})
 	if err != nil {
 		return "", err
 	}
-	verb := "Awarded"
 	if points < 0 {
-		verb, points = "Took", -points
+		return workflow.Say("points_deducted", "n", -points, "member", m.Number, "available", after.Available), nil
 	}
-	return fmt.Sprintf("%s %d points (member %s; %d available).", verb, points, m.Number, after.Available), nil
+	return workflow.Say("points_awarded", "n", points, "member", m.Number, "available", after.Available), nil
 }
 
 func (w workflowActions) CreateTicket(ctx context.Context, t workflow.TicketAction) (string, error) {
@@ -357,7 +355,7 @@ func (w workflowActions) CreateTicket(ctx context.Context, t workflow.TicketActi
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Ticket %d %q.", tk.ID, tk.Subject), nil
+	return workflow.Say("ticket_made", "id", tk.ID, "subject", tk.Subject), nil
 }
 
 func (w workflowActions) CallWebhook(ctx context.Context, subscriptionID int64, key string, body json.RawMessage) (string, error) {
@@ -365,7 +363,7 @@ func (w workflowActions) CallWebhook(ctx context.Context, subscriptionID int64, 
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Queued delivery %d to webhook %d.", d.ID, subscriptionID), nil
+	return workflow.Say("webhook_queued", "id", d.ID, "webhook", subscriptionID), nil
 }
 
 func (w workflowActions) TeamMembers(ctx context.Context, teamID int64) ([]int64, error) {

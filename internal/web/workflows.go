@@ -52,6 +52,7 @@ func init() {
 var workflowFuncs = map[string]any{
 	"list":    func(s ...string) []string { return s },
 	"stepNum": stepNumber,
+	"wfSay":   wfSay,
 	"wfField": fieldName,
 	"cond": func(ok bool, a, b string) string {
 		if ok {

@@ -125,7 +125,7 @@ func (s *Service) HandleEvent(ctx context.Context, tx *store.Tx, ev crm.Event) e
 		if !ok {
 			continue
 		}
-		reason := fmt.Sprintf("%s (event %d)", ev.Type, ev.ID)
+		reason := Say("started_event", "event", ev.Type, "id", ev.ID)
 		if _, _, err := s.enrol(ctx, tx, c, object, recordID, contactID, reason, ev.ID, "event:"+strconv.FormatInt(ev.ID, 10)); err != nil {
 			return err
 		}
@@ -442,7 +442,7 @@ func (s *Service) runStep(ctx context.Context, j *jobs.Claimed) error {
 			return s.retryOrFail(ctx, j, run, p.Path, step.Kind, err)
 		}
 		if !ok {
-			return s.finish(ctx, run, p.Path, step.Kind, StepSkipped, "The person no longer meets the workflow's conditions.", RunExited)
+			return s.finish(ctx, run, p.Path, step.Kind, StepSkipped, Say("no_longer_meets"), RunExited)
 		}
 	}
 
@@ -463,12 +463,12 @@ func (s *Service) runStep(ctx context.Context, j *jobs.Claimed) error {
 			return s.retryOrFail(ctx, j, run, p.Path, step.Kind, err)
 		}
 		next = BranchPath(def.Steps, p.Path, ok)
-		detail = "The condition is not met: the else side."
+		detail = Say("condition_no")
 		if ok {
-			detail = "The condition is met: the then side."
+			detail = Say("condition_yes")
 		}
 	case StepStop:
-		return s.finish(ctx, run, p.Path, step.Kind, StepDone, "Stopped here.", RunCompleted)
+		return s.finish(ctx, run, p.Path, step.Kind, StepDone, Say("stopped"), RunCompleted)
 	default:
 		if s.opts.Actions == nil {
 			return s.fail(ctx, run, p.Path, step.Kind, j.Attempt, fmt.Errorf("no actions are wired"))
@@ -525,7 +525,7 @@ func (s *Service) act(ctx context.Context, run *store.WorkflowRunRow, path strin
 			return "", err
 		}
 		if u == 0 {
-			return "", Skip("nobody to assign to")
+			return "", Skip(Say("skip_nobody"))
 		}
 		return a.Assign(ctx, t, u)
 	case StepUpdateField:
@@ -534,7 +534,7 @@ func (s *Service) act(ctx context.Context, run *store.WorkflowRunRow, path strin
 		return a.Tag(ctx, t, st.Tag, st.Kind == StepAddTag)
 	case StepSendEmail, StepSendSMS:
 		if t.ContactID == 0 {
-			return "", Skip("the record has no person to write to")
+			return "", Skip(Say("skip_no_person_note"))
 		}
 		ch := "email"
 		if st.Kind == StepSendSMS {
@@ -543,12 +543,12 @@ func (s *Service) act(ctx context.Context, run *store.WorkflowRunRow, path strin
 		return a.SendMessage(ctx, Message{Channel: ch, ContactID: t.ContactID, Content: st.Content, Key: key})
 	case StepAddToList:
 		if t.ContactID == 0 {
-			return "", Skip("the record has no person")
+			return "", Skip(Say("skip_no_person"))
 		}
 		return a.AddToList(ctx, st.ListID, t.ContactID)
 	case StepAwardPoints, StepDeductPoints:
 		if t.ContactID == 0 {
-			return "", Skip("the record has no person")
+			return "", Skip(Say("skip_no_person"))
 		}
 		pts := st.Points
 		if st.Kind == StepDeductPoints {
@@ -561,7 +561,7 @@ func (s *Service) act(ctx context.Context, run *store.WorkflowRunRow, path strin
 		return a.Points(ctx, t.ContactID, pts, reason, key)
 	case StepCreateTicket:
 		if t.ContactID == 0 {
-			return "", Skip("the record has no person")
+			return "", Skip(Say("skip_no_person"))
 		}
 		return a.CreateTicket(ctx, TicketAction{Subject: st.Title, Body: st.Body, Priority: st.Priority, Category: st.Category, ContactID: t.ContactID, Key: key})
 	case StepWebhook:
@@ -591,7 +591,7 @@ func (s *Service) choose(ctx context.Context, run *store.WorkflowRunRow, path st
 		}
 	}
 	if len(users) == 0 {
-		return 0, Skip("the team has nobody")
+		return 0, Skip(Say("skip_team_empty"))
 	}
 	switch a.Mode {
 	case AssignLeastBusy:
@@ -633,20 +633,20 @@ func (s *Service) wait(ctx context.Context, run *store.WorkflowRunRow, p stepJob
 		switch w.Kind {
 		case WaitDuration:
 			until = now.Add(w.Duration())
-			detail = "Waiting until " + until.Format(time.RFC3339) + "."
+			detail = Say("waiting_until", "time", until.Format(time.RFC3339))
 		case WaitUntilDate:
 			t, err := ParseUntil(w.Until, s.location(ctx))
 			if err != nil {
 				return s.fail(ctx, run, p.Path, st.Kind, 1, err)
 			}
 			until = t.UTC()
-			detail = "Waiting until " + until.Format(time.RFC3339) + "."
+			detail = Say("waiting_until", "time", until.Format(time.RFC3339))
 		case WaitCondition:
 			until = now.Add(w.Duration())
-			detail = "Waiting for the condition, at most until " + until.Format(time.RFC3339) + "."
+			detail = Say("waiting_condition", "time", until.Format(time.RFC3339))
 		}
 		if !until.After(now) {
-			return s.advance(ctx, run, p.Path, st.Kind, StepDone, "The date had passed; no wait.", next, 1)
+			return s.advance(ctx, run, p.Path, st.Kind, StepDone, Say("date_passed"), next, 1)
 		}
 		return s.db.Write(ctx, func(tx *store.Tx) error {
 			cur, err := tx.WorkflowRun(ctx, run.ID, true)
@@ -679,9 +679,9 @@ func (s *Service) wait(ctx context.Context, run *store.WorkflowRunRow, p stepJob
 		}
 		switch {
 		case ok:
-			return s.advance(ctx, run, p.Path, st.Kind, StepDone, "The condition was met.", next, prev.Attempts)
+			return s.advance(ctx, run, p.Path, st.Kind, StepDone, Say("wait_met"), next, prev.Attempts)
 		case !now.Before(p.Until):
-			return s.advance(ctx, run, p.Path, st.Kind, StepDone, "The condition was not met in time; going on.", next, prev.Attempts)
+			return s.advance(ctx, run, p.Path, st.Kind, StepDone, Say("wait_not_met"), next, prev.Attempts)
 		}
 		wake := now.Add(checkEvery(w))
 		if wake.After(p.Until) {
@@ -703,7 +703,7 @@ func (s *Service) wait(ctx context.Context, run *store.WorkflowRunRow, p stepJob
 			return err
 		})
 	}
-	return s.advance(ctx, run, p.Path, st.Kind, StepDone, "Waited until "+p.Until.Format(time.RFC3339)+".", next, prev.Attempts)
+	return s.advance(ctx, run, p.Path, st.Kind, StepDone, Say("waited_until", "time", p.Until.Format(time.RFC3339)), next, prev.Attempts)
 }
 
 func checkEvery(w *Wait) time.Duration {
@@ -757,9 +757,9 @@ func (s *Service) finish(ctx context.Context, run *store.WorkflowRunRow, path, k
 		if err := tx.SetWorkflowRun(ctx, cur); err != nil {
 			return err
 		}
-		end := "Completed."
+		end := Say("completed")
 		if runStatus == RunExited {
-			end = "Exited: " + detail
+			end = Say("exited", "detail", detail)
 		}
 		return s.timelineEnd(ctx, tx, cur, path, kind, status, detail, runStatus, end)
 	})
@@ -775,7 +775,7 @@ func (s *Service) retryOrFail(ctx context.Context, j *jobs.Claimed, run *store.W
 	msg := errorText(err)
 	werr := s.db.Write(ctx, func(tx *store.Tx) error {
 		return tx.PutWorkflowStep(ctx, &store.WorkflowStepRow{RunID: run.ID, Path: path, Kind: kind, Status: StepFailed,
-			Detail: "Attempt " + strconv.Itoa(j.Attempt) + " failed; trying again.", Attempts: j.Attempt, Error: msg})
+			Detail: Say("attempt_failed", "n", j.Attempt), Attempts: j.Attempt, Error: msg})
 	})
 	if werr != nil {
 		s.log.Warn("workflow: record a failed attempt", "run", run.ID, "err", werr)
@@ -792,7 +792,7 @@ func (s *Service) fail(ctx context.Context, run *store.WorkflowRunRow, path, kin
 			return err
 		}
 		if err := tx.PutWorkflowStep(ctx, &store.WorkflowStepRow{RunID: cur.ID, Path: path, Kind: kind, Status: StepFailed,
-			Detail: "Failed for good; retry the run to try again.", Attempts: max(attempts, 1), Error: msg}); err != nil {
+			Detail: Say("failed_for_good"), Attempts: max(attempts, 1), Error: msg}); err != nil {
 			return err
 		}
 		cur.Status, cur.Error = RunFailed, msg
@@ -859,7 +859,7 @@ func (s *Service) Start(ctx context.Context, id int64, in StartInput) (*StartRes
 			return err
 		}
 		object := c.Def.Trigger.RecordObject()
-		reason := "Started by hand by " + who
+		reason := Say("started_by_hand", "who", who)
 		one := func(recordID, contactID int64) error {
 			runID, _, err := s.enrol(ctx, tx, c, object, recordID, contactID, reason, 0, "")
 			if err != nil {
@@ -975,7 +975,7 @@ func (s *Service) runSchedule(ctx context.Context, j *jobs.Claimed) error {
 		now := tx.Now().In(loc)
 		day := now.Format(time.DateOnly)
 		key := t.Kind + ":" + day
-		reason := fmt.Sprintf("Schedule: every day at %s (%s)", t.At, day)
+		reason := Say("started_schedule", "at", t.At, "day", day)
 		switch t.Kind {
 		case TriggerSchedule:
 			if s.opts.Actions == nil {
@@ -988,13 +988,14 @@ func (s *Service) runSchedule(ctx context.Context, j *jobs.Claimed) error {
 		case TriggerDate:
 			target := now.AddDate(0, 0, -t.OffsetDays)
 			from := time.Date(target.Year(), target.Month(), target.Day(), 0, 0, 0, 0, loc)
-			when := "on"
-			if t.OffsetDays > 0 {
-				when = fmt.Sprintf("%d days after", t.OffsetDays)
-			} else if t.OffsetDays < 0 {
-				when = fmt.Sprintf("%d days before", -t.OffsetDays)
+			switch {
+			case t.OffsetDays > 0:
+				reason = Say("started_after", "n", t.OffsetDays, "field", t.DateField, "day", day)
+			case t.OffsetDays < 0:
+				reason = Say("started_before", "n", -t.OffsetDays, "field", t.DateField, "day", day)
+			default:
+				reason = Say("started_date_on", "field", t.DateField, "day", day)
 			}
-			reason = fmt.Sprintf("Date: %s %s (%s)", when, t.DateField, day)
 			err = tx.WorkflowDateMatches(ctx, t.DateField, from.Format(time.DateOnly), from.UTC(), from.AddDate(0, 0, 1).UTC(),
 				func(object string, id, contactID int64) error {
 					_, _, err := s.enrol(ctx, tx, c, object, id, contactID, reason, 0, key)

@@ -537,7 +537,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*Run, error) {
 		if err := tx.SetWorkflowRun(ctx, r); err != nil {
 			return err
 		}
-		return s.timeline(ctx, tx, r, "", "", "cancelled", "Cancelled by hand.")
+		return s.timeline(ctx, tx, r, "", "", "cancelled", Say("cancelled"))
 	})
 	if err != nil {
 		return nil, err
