@@ -27,10 +27,13 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", p)
 	}
 	if readOnly {
-		// Several readers each keep a page cache; 16 MB each keeps a server
-		// with a million people well under 250 MB resident while the OS page
-		// cache holds the rest of the file.
-		q.Add("_pragma", "cache_size(-16000)")
+		// Several readers each keep a page cache, and the driver's allocator
+		// gives each 4 KB page (with SQLite's header) an 8 KB slot: 8 MB of
+		// pages is ~16 MB resident per reader. A random person is a cache
+		// miss at any size; the OS page cache holds the rest of the file,
+		// and a miss costs a pread (docs/performance.md, "Memory while
+		// serving").
+		q.Add("_pragma", "cache_size(-8000)")
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "cache_size(-32000)")
