@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -201,6 +202,52 @@ func PickWinner(metric string, vs []crm.VariantResults) int {
 		}
 	}
 	return best
+}
+
+// Significance tests whether best's open or click rate beats the
+// runner-up's (the next best by the same rate) by more than chance: a
+// pooled two-proportion z-test, two-sided. nil for the revenue metric
+// (revenue per message has no binomial shape; its variance would need
+// every order), with fewer than two variants, or when a group has
+// nothing sent or the pooled rate is 0 or 1.
+func Significance(metric string, vs []crm.VariantResults, best int) *crm.ABSignificance {
+	if metric != crm.ABOpenRate && metric != crm.ABClickRate || len(vs) < 2 {
+		return nil
+	}
+	hits := func(v crm.VariantResults) int64 {
+		if metric == crm.ABOpenRate {
+			return v.Opened
+		}
+		return v.Clicked
+	}
+	rate := func(v crm.VariantResults) float64 {
+		if v.Sent == 0 {
+			return -1
+		}
+		return float64(hits(v)) / float64(v.Sent)
+	}
+	var b, r *crm.VariantResults
+	for i := range vs {
+		v := &vs[i]
+		if v.Variant == best {
+			b = v
+		} else if r == nil || rate(*v) > rate(*r) {
+			r = v
+		}
+	}
+	if b == nil || r == nil || b.Sent == 0 || r.Sent == 0 {
+		return nil
+	}
+	n1, n2 := float64(b.Sent), float64(r.Sent)
+	p1, p2 := float64(hits(*b))/n1, float64(hits(*r))/n2
+	pool := float64(hits(*b)+hits(*r)) / (n1 + n2)
+	se := math.Sqrt(pool * (1 - pool) * (1/n1 + 1/n2))
+	if se == 0 {
+		return nil
+	}
+	z := (p1 - p2) / se
+	conf := 1 - math.Erfc(math.Abs(z)/math.Sqrt2)
+	return &crm.ABSignificance{Best: b.Variant, RunnerUp: r.Variant, Z: z, Confidence: conf, Significant: z > 0 && conf >= 0.95}
 }
 
 // variantResults are the figures of each variant's test group.

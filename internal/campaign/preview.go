@@ -200,9 +200,16 @@ func (s *Service) Results(ctx context.Context, id int64) (*crm.CampaignResults, 
 			r.Revenue[x.Currency] += x.Amount
 		}
 		if c.AB != nil {
-			r.Variants, err = variantResults(ctx, tx, c)
+			if r.Variants, err = variantResults(ctx, tx, c); err != nil {
+				return err
+			}
+			best := c.ABWinner
+			if best < 0 {
+				best = PickWinner(c.AB.Metric, r.Variants)
+			}
+			r.ABSignificance = Significance(c.AB.Metric, r.Variants, best)
 		}
-		return err
+		return nil
 	})
 	return r, err
 }

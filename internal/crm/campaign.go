@@ -157,6 +157,23 @@ type CampaignResults struct {
 	// Variants are an A/B test's variants over their test groups (nil
 	// when the campaign is not a test).
 	Variants []VariantResults `json:"variants,omitempty"`
+	// ABSignificance compares the leading variant (or the winner) with the
+	// runner-up by an open or click rate test; nil for a revenue test, or
+	// while either has nothing to compare.
+	ABSignificance *ABSignificance `json:"ab_significance,omitempty"`
+}
+
+// ABSignificance is a two-proportion z-test of the best variant's rate
+// against the runner-up's: Confidence is 1 − the two-sided p-value
+// (0.97: a difference this large would arise by chance 3% of the time
+// if the variants did equally well); Significant when it is at least
+// 0.95.
+type ABSignificance struct {
+	Best        int     `json:"best"`
+	RunnerUp    int     `json:"runner_up"`
+	Z           float64 `json:"z"`
+	Confidence  float64 `json:"confidence"`
+	Significant bool    `json:"significant"`
 }
 
 // CampaignPoint is one bucket of a campaign's activity over time.

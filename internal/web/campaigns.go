@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"sort"
 	"strconv"
@@ -457,6 +458,14 @@ type campaignPage struct {
 	Variants     []campaignVariantRow
 	VariantNames []string // A, B, … for the selects
 	RestDefault  int      // the variant "Send to the rest" offers first: the winner, else the leader
+	Sig          *campaignSig
+}
+
+// campaignSig is an A/B test's significance in words.
+type campaignSig struct {
+	Best, RunnerUp string
+	Confidence     string // "97.3%"
+	Significant    bool
 }
 
 // campaignVariantRow is one A/B variant's line in the results.
@@ -578,6 +587,16 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 				d.Variants[i].Leading = d.Variants[i].Index == d.RestDefault && d.Results.Sent > 0
 			}
 		}
+	}
+	if sg := d.Results.ABSignificance; sg != nil && c.AB != nil {
+		pc := strconv.FormatFloat(math.Floor(sg.Confidence*1000)/10, 'f', 1, 64)
+		if p.Lang() == "en" {
+			pc += "%"
+		} else {
+			pc = p.Digits(pc) + "٪"
+		}
+		d.Sig = &campaignSig{Best: campaign.VariantName(c.AB, sg.Best), RunnerUp: campaign.VariantName(c.AB, sg.RunnerUp), Confidence: pc,
+			Significant: sg.Significant}
 	}
 	for _, reason := range []string{"no_consent", "consent_withdrawn", "erased", "hard_bounce", "complaint", "do_not_contact", "frequency_cap",
 		"no_address", "deleted", "no_coupon_left", "cancelled"} {
