@@ -231,6 +231,27 @@ func (b *CondBuilder) renderIn(st *setTerm) string {
 	return "c.id IN (" + q + ")"
 }
 
+// renderDriver is the set an AND group is driven from. SQLite reads an
+// IN set and looks each person up by id. PostgreSQL would hash it and
+// the group's other sets and scan everyone (it guesses 200 people for a
+// union); as an array built once, its planner looks the people up by
+// the primary key and probes the other sets per person through their
+// contact_id indexes.
+func (b *CondBuilder) renderDriver(st *setTerm) string {
+	if b.d != Postgres {
+		return b.renderIn(st)
+	}
+	sets := st.union
+	if sets == nil {
+		sets = []*setTerm{st}
+	}
+	parts := make([]string, len(sets))
+	for i, u := range sets {
+		parts[i] = b.renderSelect(u)
+	}
+	return "c.id = ANY (ARRAY(" + strings.Join(parts, " UNION ALL ") + "))"
+}
+
 func (b *CondBuilder) renderProbe(st *setTerm) string {
 	if st.union != nil {
 		parts := make([]string, len(st.union))
@@ -269,7 +290,7 @@ func (b *CondBuilder) renderGroup(g *groupTerm, probe bool) string {
 		return "(" + strings.Join(parts, " OR ") + ")"
 	}
 	driver := -1
-	if !probe && b.d == SQLite {
+	if !probe {
 		best := driverMax
 		for i, t := range g.terms {
 			if t.set != nil && !t.set.neg && t.set.est+t.set.build < best {
@@ -304,7 +325,7 @@ func (b *CondBuilder) renderGroup(g *groupTerm, probe bool) string {
 	})
 	parts := make([]string, 0, len(g.terms))
 	if driver >= 0 {
-		parts = append(parts, b.render(g.terms[driver], false))
+		parts = append(parts, b.renderDriver(g.terms[driver].set))
 	}
 	for _, i := range order {
 		parts = append(parts, b.render(g.terms[i], true))
