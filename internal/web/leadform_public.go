@@ -24,6 +24,10 @@ func (s *server) leadformPublic(next http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /f/{id}", s.handlePublicForm)
 	mux.HandleFunc("POST /f/{id}", s.handlePublicSubmit)
+	mux.HandleFunc("GET /f/{id}/form.json", s.handlePublicFormJSON)
+	mux.HandleFunc("OPTIONS /f/{id}/form.json", s.handlePublicPreflight)
+	mux.HandleFunc("POST /f/{id}/submit", s.handlePublicSubmitJSON)
+	mux.HandleFunc("OPTIONS /f/{id}/submit", s.handlePublicPreflight)
 	mux.HandleFunc("GET /f/{id}/confirm/{token}", s.handleFormConfirmPage)
 	mux.HandleFunc("POST /f/{id}/confirm/{token}", s.handleFormConfirm)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,6 +105,20 @@ func (s *server) renderPublicForm(w http.ResponseWriter, r *http.Request, status
 	if len(codes) > 0 {
 		d.Error = &message{Text: p.T("leadform.public.fix")}
 	}
+	d.Fields = publicFields(p, pub, values, codes)
+	framable(w)
+	page := "leadform_public"
+	if embed {
+		page = "leadform_embed"
+	}
+	s.render(w, r, status, page, d)
+}
+
+// publicFields are a form's inputs in its language, with the values
+// typed and the problems found (by key).
+func publicFields(p *locale.Printer, pub *leadform.PublicForm, values, codes map[string]string) []publicField {
+	var out []publicField
+	f := pub.Form
 	for _, fd := range f.Fields {
 		pf := publicField{Key: fd.Key, ID: "lf-" + strings.ReplaceAll(fd.Key, ".", "-"), Required: fd.Required, Type: "text", Value: values[fd.Key]}
 		pf.Label = fd.Labels[f.Language]
@@ -152,14 +170,9 @@ func (s *server) renderPublicForm(w http.ResponseWriter, r *http.Request, status
 		if c := codes[fd.Key]; c != "" {
 			pf.Error = p.T("leadform.problem." + c)
 		}
-		d.Fields = append(d.Fields, pf)
+		out = append(out, pf)
 	}
-	framable(w)
-	page := "leadform_public"
-	if embed {
-		page = "leadform_embed"
-	}
-	s.render(w, r, status, page, d)
+	return out
 }
 
 func (s *server) handlePublicSubmit(w http.ResponseWriter, r *http.Request) {
