@@ -67,7 +67,8 @@ func (s *Service) track(ctx context.Context, deliveryID int64, kind, url string)
 type UnsubscribePage struct {
 	Language     string
 	Channel      string
-	Campaign     string
+	Campaign     string // "" for a message sent alone (a workflow's)
+	Sender       string // the sender's name, for a message sent alone
 	Address      string // masked: s***@example.com
 	Unsubscribed bool
 }
@@ -80,6 +81,9 @@ func (s *Service) Unsubscription(ctx context.Context, token string) (*Unsubscrib
 	}
 	id, ok := sg.Check("u", token)
 	if !ok {
+		if cid, ok := sg.Check(purposeUnsubscribeOne, token); ok {
+			return s.unsubscribeOne(ctx, cid, false)
+		}
 		return nil, crm.Errorf(crm.ENOTFOUND, "This link is not valid.")
 	}
 	var p *UnsubscribePage
@@ -108,6 +112,9 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (*UnsubscribePa
 	}
 	id, ok := sg.Check("u", token)
 	if !ok {
+		if cid, ok := sg.Check(purposeUnsubscribeOne, token); ok {
+			return s.unsubscribeOne(ctx, cid, true)
+		}
 		return nil, crm.Errorf(crm.ENOTFOUND, "This link is not valid.")
 	}
 	var p *UnsubscribePage
@@ -140,6 +147,58 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (*UnsubscribePa
 		return tx.Emit(ctx, &crm.Event{Type: "campaign.unsubscribed", SubjectType: "campaign", SubjectID: c.ID, ContactID: d.ContactID,
 			Payload: mustJSON(TimelinePayload{CampaignID: c.ID, Name: c.Name, Channel: c.Channel, DeliveryID: d.ID})})
 	})
+	return p, err
+}
+
+// purposeUnsubscribeOne signs the unsubscribe links of messages sent
+// alone (SendOne: a workflow's email), which have no delivery row: the
+// token carries the person's id.
+const purposeUnsubscribeOne = "uw"
+
+// unsubscribeOne is the unsubscribe page of a message sent alone: the
+// person's email address, and on do their email consent withdrawn (once;
+// a person already unsubscribed is shown so).
+func (s *Service) unsubscribeOne(ctx context.Context, contactID int64, do bool) (*UnsubscribePage, error) {
+	var p *UnsubscribePage
+	fn := func(tx *store.Tx) error {
+		st, err := s.settings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		rd, err := tx.RecipientData(ctx, contactID)
+		if err != nil {
+			return err
+		}
+		p = &UnsubscribePage{Language: rd.Language, Channel: ChannelEmail, Sender: st.FromName, Address: mask(rd.Email)}
+		if p.Sender == "" {
+			p.Sender = st.FromAddress
+		}
+		for _, c := range rd.Consents {
+			if c.Channel == ChannelEmail && c.Status == crm.ConsentWithdrawn {
+				p.Unsubscribed = true
+			}
+		}
+		if !do || p.Unsubscribed {
+			return nil
+		}
+		p.Unsubscribed = true
+		consent := &crm.Consent{Channel: ChannelEmail, Status: crm.ConsentWithdrawn, Source: "form",
+			Note: truncate("Unsubscribed from an automated email of "+p.Sender, 500)}
+		if err := tx.SetConsent(ctx, contactID, consent); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, &crm.Event{Type: crm.EventConsentChanged, SubjectType: "contact", SubjectID: contactID, ContactID: contactID,
+			Payload: mustJSON(consent)})
+	}
+	var err error
+	if do {
+		err = s.db.Write(ctx, fn)
+	} else {
+		err = s.db.Read(ctx, fn)
+	}
+	if crm.ErrorCode(err) == crm.ENOTFOUND {
+		return nil, crm.Errorf(crm.ENOTFOUND, "This link is not valid.")
+	}
 	return p, err
 }
 

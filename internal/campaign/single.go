@@ -21,9 +21,10 @@ var ErrNotSent = errors.New("not sent")
 // used when written, else the first of en, fa, ar. The same checks as a
 // campaign at sending time apply (do-not-contact, erased, suppressions,
 // consent for the channel, the frequency cap); a person who may not get
-// it gives an error wrapping ErrNotSent with the reason. Messages sent this
-// way carry no tracking and no unsubscribe link, and quiet hours are not
-// applied. key (a workflow's run + step) names the message: it is the
+// it gives an error wrapping ErrNotSent with the reason. An email carries
+// a one-click unsubscribe link (List-Unsubscribe, and {{.UnsubscribeURL}}
+// in its template) that withdraws the person's email consent; there is no
+// tracking, and quiet hours are not applied. key (a workflow's run + step) names the message: it is the
 // email's Message-ID. It returns the address or number written to.
 func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, content map[string]crm.CampaignContent, key string) (string, error) {
 	if channel != ChannelEmail && channel != ChannelSMS {
@@ -77,7 +78,15 @@ func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, 
 	if err := v.Err(); err != nil {
 		return "", err
 	}
-	msg, err := comp.Render(DataFor(rd, lang, "", ""))
+	unsub := ""
+	if channel == ChannelEmail {
+		sg, err := s.key(ctx)
+		if err != nil {
+			return "", err
+		}
+		unsub = s.opts.BaseURL + "/c/u/" + sg.Token(purposeUnsubscribeOne, contactID)
+	}
+	msg, err := comp.Render(DataFor(rd, lang, "", unsub))
 	if err != nil {
 		return "", crm.Errorf(crm.EINVALID, "The message template failed: %v", err)
 	}
@@ -87,7 +96,7 @@ func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, 
 		if from == "" {
 			return "", crm.Errorf(crm.EINVALID, "No sender address is set (Settings → Campaigns).")
 		}
-		e := &Email{FromName: fromName, FromAddress: from, To: addr, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Language: lang,
+		e := &Email{FromName: fromName, FromAddress: from, To: addr, Subject: msg.Subject, HTML: msg.HTML, Text: msg.Text, Language: lang, Unsubscribe: unsub,
 			MessageID: strings.NewReplacer(":", ".").Replace(key) + "." + randomHex(4) + "@" + domainOf(from)}
 		m := NewMailer(st.SMTP)
 		defer m.Close()

@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -50,6 +51,39 @@ func TestSendOne(t *testing.T) {
 		}
 		if _, err := f.svc.SendOne(sys, "email", sara, map[string]crm.CampaignContent{"en": {Subject: "{{.Nope}}", Text: "x"}}, "k"); crm.ErrorCode(err) != crm.EINVALID {
 			t.Fatalf("bad template: %v", err)
+		}
+
+		// The one-click unsubscribe of a message sent alone: the header and
+		// the template's link, a page without a campaign, consent withdrawn
+		// once, and the next message skipped. A changed token is refused.
+		withLink := map[string]crm.CampaignContent{"fa": {Subject: "سپاس", Text: "لغو: {{.UnsubscribeURL}}"}}
+		if _, err := f.svc.SendOne(sys, "email", sara, withLink, "wf:2:0"); err != nil {
+			t.Fatal(err)
+		}
+		msg := strings.NewReplacer("=\r\n", "", "=3D", "=").Replace(f.sink.message("sara@example.com"))
+		m := regexp.MustCompile(`List-Unsubscribe: <https://crm\.example\.com/c/u/([^>]+)>`).FindStringSubmatch(msg)
+		if m == nil || !strings.Contains(msg, "List-Unsubscribe-Post: List-Unsubscribe=One-Click") || !strings.Contains(msg, "/c/u/"+m[1]) {
+			t.Fatalf("no unsubscribe link:\n%s", msg)
+		}
+		token := m[1]
+		if _, err := f.svc.Unsubscription(sys, token+"x"); crm.ErrorCode(err) != crm.ENOTFOUND {
+			t.Errorf("changed token: %v", err)
+		}
+		pg, err := f.svc.Unsubscription(sys, token)
+		if err != nil || pg.Campaign != "" || pg.Sender != "Shop" || pg.Language != "fa" || pg.Address != "s***@example.com" || pg.Unsubscribed {
+			t.Fatalf("page: %+v %v", pg, err)
+		}
+		for range 2 {
+			if pg, err = f.svc.Unsubscribe(sys, token); err != nil || !pg.Unsubscribed {
+				t.Fatalf("unsubscribe: %+v %v", pg, err)
+			}
+		}
+		c, err := f.contacts.FindContactByID(sys, sara)
+		if err != nil || len(c.Consents) != 1 || c.Consents[0].Status != crm.ConsentWithdrawn {
+			t.Fatalf("consents: %+v %v", c.Consents, err)
+		}
+		if _, err := f.svc.SendOne(sys, "email", sara, content, "wf:3:0"); !errors.Is(err, campaign.ErrNotSent) {
+			t.Errorf("after unsubscribing: %v", err)
 		}
 	})
 }

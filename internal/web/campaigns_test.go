@@ -186,6 +186,17 @@ func campaignPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 		t.Fatalf("no unsubscribe link in\n%s", ca.sink.get("sara@example.com"))
 	}
 	out = append(out, pageResponse{"/c/u/ (" + lang + ")", ca.client(t).get("/c/u/" + tok[1] + "?lang=" + lang)})
+	// The unsubscribe page of a message sent alone (a workflow's email).
+	if _, err := ca.campaigns.SendOne(context.Background(), "email", ca.sara, map[string]crm.CampaignContent{"en": {Subject: "Hi", Text: "x"}}, "wf:9:0"); err != nil {
+		t.Fatal(err)
+	}
+	one := regexp.MustCompile(`List-Unsubscribe: <https?://[^/]+/c/u/([^>]+)>`).FindStringSubmatch(ca.sink.get("sara@example.com"))
+	if one == nil || one[1] == tok[1] {
+		t.Fatalf("no unsubscribe link of its own in the workflow email")
+	}
+	r1 := ca.client(t).get("/c/u/" + one[1] + "?lang=" + lang)
+	mustStatus(t, r1, http.StatusOK)
+	out = append(out, pageResponse{"/c/u/ alone (" + lang + ")", r1})
 	// An A/B test: the editor with its variants, its errors, the page while
 	// the rest waits for the winner, and its deliveries.
 	badAB := abForm("1")
