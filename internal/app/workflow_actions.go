@@ -304,6 +304,10 @@ func (w workflowActions) Tag(ctx context.Context, t workflow.Target, tag string,
 
 func (w workflowActions) SendMessage(ctx context.Context, m workflow.Message) (string, error) {
 	to, err := w.a.Campaigns.SendOne(ctx, m.Channel, m.ContactID, m.Content, m.Key)
+	var quiet *campaign.QuietHoursError
+	if errors.As(err, &quiet) {
+		return "", workflow.Defer(quiet.Until)
+	}
 	if errors.Is(err, campaign.ErrNotSent) {
 		return "", workflow.Skip(strings.TrimPrefix(err.Error(), campaign.ErrNotSent.Error()+": "))
 	}

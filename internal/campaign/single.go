@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/store"
@@ -15,6 +16,15 @@ import (
 // frequency cap). Check it with errors.Is.
 var ErrNotSent = errors.New("not sent")
 
+// QuietHoursError says a message was not sent because it is the
+// person's quiet hours (Settings → Campaigns, in their time zone); Until
+// is when they end.
+type QuietHoursError struct{ Until time.Time }
+
+func (e *QuietHoursError) Error() string {
+	return "quiet hours until " + e.Until.UTC().Format(time.RFC3339)
+}
+
 // SendOne sends one message to one person now: the path of a workflow's
 // send_email and send_sms steps. content holds the message per language
 // (the campaign template language; no coupon); the person's language is
@@ -24,7 +34,8 @@ var ErrNotSent = errors.New("not sent")
 // it gives an error wrapping ErrNotSent with the reason. An email carries
 // a one-click unsubscribe link (List-Unsubscribe, and {{.UnsubscribeURL}}
 // in its template) that withdraws the person's email consent; there is no
-// tracking, and quiet hours are not applied. key (a workflow's run + step) names the message: it is the
+// tracking. In the person's quiet hours nothing is sent: the error is a
+// *QuietHoursError saying when they end. key (a workflow's run + step) names the message: it is the
 // email's Message-ID. It returns the address or number written to.
 func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, content map[string]crm.CampaignContent, key string) (string, error) {
 	if channel != ChannelEmail && channel != ChannelSMS {
@@ -35,6 +46,7 @@ func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, 
 		rd     *crm.RecipientData
 		reason string
 		addr   string
+		quiet  time.Time
 	)
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
@@ -51,11 +63,20 @@ func (s *Service) SendOne(ctx context.Context, channel string, contactID int64, 
 			return nil
 		}
 		r := &sender{s: s, c: &crm.Campaign{Channel: channel}, st: st}
-		reason, err = r.mayContact(ctx, tx, rd, kind, addr, nil)
-		return err
+		if r.tz, err = time.LoadLocation(st.TimeZone); err != nil {
+			r.tz = time.UTC
+		}
+		if reason, err = r.mayContact(ctx, tx, rd, kind, addr, nil); err != nil || reason != "" {
+			return err
+		}
+		quiet = r.quietUntil(tx.Now(), rd.TimeZone)
+		return nil
 	})
 	if err != nil {
 		return "", err
+	}
+	if !quiet.IsZero() && reason == "" {
+		return "", &QuietHoursError{Until: quiet}
 	}
 	if reason != "" {
 		return "", fmt.Errorf("%w: %s", ErrNotSent, reason)

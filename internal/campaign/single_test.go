@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pivand/pivand/internal/campaign"
 	"github.com/pivand/pivand/internal/crm"
@@ -52,6 +53,21 @@ func TestSendOne(t *testing.T) {
 		if _, err := f.svc.SendOne(sys, "email", sara, map[string]crm.CampaignContent{"en": {Subject: "{{.Nope}}", Text: "x"}}, "k"); crm.ErrorCode(err) != crm.EINVALID {
 			t.Fatalf("bad template: %v", err)
 		}
+
+		// Quiet hours (21:00-08:00 Tehran by default): nothing is sent, and
+		// the error says when they end; someone who may not get it at all
+		// is told that first.
+		f.advance(11 * time.Hour) // 23:00 in Tehran
+		n := f.sink.total()
+		_, err = f.svc.SendOne(sys, "email", sara, content, "wf:4:0")
+		var q *campaign.QuietHoursError
+		if !errors.As(err, &q) || !q.Until.Equal(time.Date(2026, 3, 3, 4, 30, 0, 0, time.UTC)) || f.sink.total() != n {
+			t.Fatalf("in quiet hours: %v", err)
+		}
+		if _, err := f.svc.SendOne(sys, "email", f.person("Late", "late@example.com", "", "en", nil), content, "wf:4:1"); !errors.Is(err, campaign.ErrNotSent) {
+			t.Errorf("no consent in quiet hours: %v", err)
+		}
+		f.advance(10 * time.Hour) // 09:00 the next day
 
 		// The one-click unsubscribe of a message sent alone: the header and
 		// the template's link, a page without a campaign, consent withdrawn

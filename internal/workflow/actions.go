@@ -105,6 +105,24 @@ func (e *SkipError) Error() string { return "skipped: " + e.Why }
 // Skip returns a SkipError.
 func Skip(why string) error { return &SkipError{Why: why} }
 
+// DeferError says a step cannot be done now but can at Until (a
+// message in the person's quiet hours): the step runs again then, and the
+// run waits at it.
+type DeferError struct{ Until time.Time }
+
+func (e *DeferError) Error() string { return "deferred until " + e.Until.Format(time.RFC3339) }
+
+// Defer returns a DeferError.
+func Defer(until time.Time) error { return &DeferError{Until: until} }
+
+func isDefer(err error) (time.Time, bool) {
+	var d *DeferError
+	if errors.As(err, &d) {
+		return d.Until, true
+	}
+	return time.Time{}, false
+}
+
 func isSkip(err error) (string, bool) {
 	var s *SkipError
 	if errors.As(err, &s) {

@@ -489,6 +489,9 @@ func (s *Service) runStep(ctx context.Context, j *jobs.Claimed) error {
 			}
 		}
 		d, err := s.act(ctx, run, p.Path, step, target, key)
+		if until, deferred := isDefer(err); deferred {
+			return s.deferStep(ctx, run, p.Path, step.Kind, until)
+		}
 		if why, skipped := isSkip(err); skipped {
 			return s.advance(ctx, run, p.Path, step.Kind, StepSkipped, why, next, j.Attempt)
 		}
@@ -712,6 +715,22 @@ func checkEvery(w *Wait) time.Duration {
 		m = 60
 	}
 	return time.Duration(m) * time.Minute
+}
+
+// deferStep leaves the run at path until until (the action asked to be
+// done later), its log line saying why; the step runs again then.
+func (s *Service) deferStep(ctx context.Context, run *store.WorkflowRunRow, path, kind string, until time.Time) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.WorkflowRun(ctx, run.ID, true)
+		if err != nil || cur.Status != RunActive || cur.NextStep != path {
+			return err
+		}
+		if err := tx.PutWorkflowStep(ctx, &store.WorkflowStepRow{RunID: run.ID, Path: path, Kind: kind, Status: StepPending,
+			Detail: Say("quiet_until", "time", until.UTC().Format(time.RFC3339)), Attempts: 1}); err != nil {
+			return err
+		}
+		return s.enqueueStep(ctx, tx, run.ID, path, until, "deferred")
+	})
 }
 
 // advance records a step's outcome and moves the run to next (ending it

@@ -39,6 +39,7 @@ var messages = map[string]string{
 	"wait_not_met":      "The condition was not met in time; going on.",
 	"waited_until":      "Waited until {time}.",
 	"attempt_failed":    "Attempt {n} failed; trying again.",
+	"quiet_until":       "The person's quiet hours: sending at {time}.",
 	"failed_for_good":   "Failed for good; retry the run to try again.",
 	"completed":         "Completed.",
 	"exited":            "Exited: {detail}",

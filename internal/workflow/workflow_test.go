@@ -33,6 +33,7 @@ type recorder struct {
 
 	mu      sync.Mutex
 	calls   []string
+	quiet   time.Time // SendMessage defers until then (the person's quiet hours)
 	failing map[string]error
 	failN   map[string]int
 }
@@ -113,6 +114,12 @@ func (r *recorder) Tag(ctx context.Context, t workflow.Target, tag string, add b
 
 func (r *recorder) SendMessage(ctx context.Context, m workflow.Message) (string, error) {
 	r.record("send " + m.Channel)
+	r.mu.Lock()
+	quiet := r.quiet
+	r.mu.Unlock()
+	if now := r.db.Now(); now.Before(quiet) {
+		return "", workflow.Defer(quiet)
+	}
 	return "", workflow.Skip("no consent")
 }
 
@@ -350,6 +357,47 @@ func TestPaths(t *testing.T) {
 	if workflow.StepAt(steps, "1.then.1.else.0").Kind != "stop" || workflow.StepAt(steps, "1.else.0") != nil || workflow.StepAt(steps, "x") != nil {
 		t.Error("StepAt")
 	}
+}
+
+// TestDeferredStep: a message in the person's quiet hours waits at its
+// step (the log says until when), the run goes on when they end, and the
+// steps after it wait with it.
+func TestDeferredStep(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		wf := e.publish("quiet", `{"trigger": {"kind": "deal_won"}, "steps": [
+			{"kind": "send_sms", "content": {"en": {"sms": "Hi"}}},
+			{"kind": "add_tag", "tag": "after"}]}`)
+		ana := e.contact("Ana")
+		e.settle()
+		until := e.clock().Add(9 * time.Hour)
+		e.acts.mu.Lock()
+		e.acts.quiet, e.acts.calls = until, nil
+		e.acts.mu.Unlock()
+		e.emit(crm.Event{Type: crm.EventDealWon, SubjectType: "deal", SubjectID: 71, ContactID: ana, Payload: json.RawMessage(`{}`)})
+		e.settle()
+		rs := e.runs(wf.ID)
+		if len(rs) != 1 || rs[0].Status != workflow.RunActive {
+			t.Fatalf("runs %+v", rs)
+		}
+		run, err := e.svc.Run(sys, rs[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Log) != 1 || run.Log[0].Status != workflow.StepPending || run.Log[0].Detail != workflow.Say("quiet_until", "time", until.UTC().Format(time.RFC3339)) {
+			t.Fatalf("log while quiet: %+v", run.Log)
+		}
+		e.wantCalls("send sms")
+		e.advance(8 * time.Hour)
+		e.settle()
+		e.wantCalls("send sms")
+		e.advance(time.Hour + time.Minute)
+		e.settle()
+		if run, err = e.svc.Run(sys, rs[0].ID); err != nil || run.Status != workflow.RunCompleted || len(run.Log) != 2 {
+			t.Fatalf("after the quiet hours: %v %+v", err, run)
+		}
+		e.wantCalls("send sms", "send sms", fmt.Sprintf("tag after true contact=%d", ana))
+	})
 }
 
 func TestTriggersAndSteps(t *testing.T) {
