@@ -27,7 +27,10 @@ func TestPageTemplatesHoldWhatTheyCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pruned := tm.pages[name]
+		pruned, err := tm.page(name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		reached := map[string]bool{}
 		var visit func(n string)
 		visit = func(n string) {
@@ -103,5 +106,29 @@ func TestTemplateDepsReadsReferences(t *testing.T) {
 	}
 	if want := "define:a template:b block:c template:d"; strings.Join(got, " ") != want {
 		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// TestPagesParsedOnFirstUse: every page is parsed (checked) at startup but
+// kept only from its first render; a page that does not exist is an error.
+func TestPagesParsedOnFirstUse(t *testing.T) {
+	tm, err := newTemplates(embedded, false, func(string) (string, error) { return "", nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() int { tm.mu.RLock(); defer tm.mu.RUnlock(); return len(tm.pages) }
+	if n := held(); n != 0 {
+		t.Fatalf("%d pages held before any render", n)
+	}
+	a, err := tm.page("contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := tm.page("contacts")
+	if a != b || held() != 1 {
+		t.Errorf("the page was parsed twice or not kept (%d held)", held())
+	}
+	if _, err := tm.page("no-such-page"); err == nil {
+		t.Error("no error for a page that does not exist")
 	}
 }
