@@ -88,7 +88,7 @@ func readBuilder(r *http.Request, p *locale.Printer) *wfForm {
 		if k == "csrf" || k == "op" || len(vs) == 0 {
 			continue
 		}
-		if strings.HasSuffix(k, ".user_ids") {
+		if strings.HasSuffix(k, ".user_ids") || k == "trigger.weekdays" {
 			f.Values[k] = strings.Join(vs, ",")
 			continue
 		}
@@ -124,6 +124,17 @@ func readBuilder(r *http.Request, p *locale.Printer) *wfForm {
 		t.HookID = num("trigger.hook_id")
 	case workflow.TriggerSchedule:
 		t.SegmentID, t.At = num("trigger.segment_id"), f.V("trigger.at")
+		t.Repeat = f.V("trigger.repeat")
+		switch t.Repeat {
+		case workflow.RepeatWeekly:
+			for _, d := range strings.Split(f.V("trigger.weekdays"), ",") {
+				if n, err := strconv.Atoi(d); err == nil {
+					t.Weekdays = append(t.Weekdays, n)
+				}
+			}
+		case workflow.RepeatMonthly:
+			t.MonthDay, t.Calendar = int(num("trigger.month_day")), f.V("trigger.calendar")
+		}
 	case workflow.TriggerDate:
 		t.DateField, t.OffsetDays, t.At = f.V("trigger.date_field"), int(num("trigger.offset_days")), f.V("trigger.at")
 	}
@@ -401,6 +412,15 @@ func definitionValues(p *locale.Printer, d *workflow.Definition, keep map[string
 	v["trigger.stage_id"], v["trigger.sla"] = i64(t.StageID), t.SLA
 	v["trigger.tier_id"], v["trigger.hook_id"], v["trigger.segment_id"] = i64(t.TierID), i64(t.HookID), i64(t.SegmentID)
 	v["trigger.at"], v["trigger.date_field"] = t.At, t.DateField
+	v["trigger.repeat"], v["trigger.calendar"] = t.Repeat, t.Calendar
+	if t.MonthDay != 0 {
+		v["trigger.month_day"] = strconv.Itoa(t.MonthDay)
+	}
+	var days []string
+	for _, d := range t.Weekdays {
+		days = append(days, strconv.Itoa(d))
+	}
+	v["trigger.weekdays"] = strings.Join(days, ",")
 	if t.Kind == workflow.TriggerDate {
 		v["trigger.offset_days"] = strconv.Itoa(t.OffsetDays)
 	}

@@ -69,6 +69,23 @@ func TestBuilderFormPersian(t *testing.T) {
 	if f.Errors["s.0.points"] == "" {
 		t.Error("a number in words was taken")
 	}
+	// Weekly on two days, monthly on a day of the Jalali month.
+	f = readBuilder(postedBuilder(t, url.Values{"trigger.kind": {"schedule"}, "trigger.at": {"۰۹:۰۰"}, "trigger.segment_id": {"۱"},
+		"trigger.repeat": {"weekly"}, "trigger.weekdays": {"6", "3"}}), p)
+	if tr := f.Def.Trigger; tr.Repeat != "weekly" || len(tr.Weekdays) != 2 || tr.Weekdays[0] != 6 || tr.Weekdays[1] != 3 {
+		t.Errorf("weekly %+v", tr)
+	}
+	if back := definitionValues(p, &f.Def, nil); back["trigger.weekdays"] != "6,3" || back["trigger.repeat"] != "weekly" {
+		t.Errorf("weekly written back: %v", back)
+	}
+	f = readBuilder(postedBuilder(t, url.Values{"trigger.kind": {"schedule"}, "trigger.at": {"۰۹:۰۰"}, "trigger.segment_id": {"۱"},
+		"trigger.repeat": {"monthly"}, "trigger.month_day": {"۱"}, "trigger.calendar": {"jalali"}}), p)
+	if tr := f.Def.Trigger; tr.Repeat != "monthly" || tr.MonthDay != 1 || tr.Calendar != "jalali" || len(f.Errors) != 0 {
+		t.Errorf("monthly %+v %v", tr, f.Errors)
+	}
+	if got := describeTrigger(p, f.Def.Trigger, &wfNames{}); !strings.Contains(got, "هر ماه روز ۱ (شمسی (جلالی)) ساعت ۰۹:۰۰") {
+		t.Errorf("monthly in words: %q", got)
+	}
 }
 
 // TestErrorField maps the service's problem keys to the builder's fields.
@@ -106,6 +123,8 @@ func FuzzBuilderForm(f *testing.F) {
 		"step=0&s.0.kind=send_email&s.0.content.fa.subject=%D8%B3%D9%84%D8%A7%D9%85&s.0.content.fa.text=x",
 		"step=1.then.0&step=x&step=0.other.1&step=&conditions=%5B",
 		"trigger.kind=date&trigger.date_field=contact.birthday&trigger.offset_days=-3&trigger.at=09:00",
+		"trigger.kind=schedule&trigger.at=09:00&trigger.segment_id=2&trigger.repeat=weekly&trigger.weekdays=1&trigger.weekdays=5",
+		"trigger.kind=schedule&trigger.at=09:00&trigger.segment_id=2&trigger.repeat=monthly&trigger.month_day=31&trigger.calendar=jalali",
 	} {
 		f.Add(seed)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/locale"
@@ -260,6 +261,24 @@ func describeTrigger(p *locale.Printer, t workflow.Trigger, n *wfNames) string {
 	case workflow.TriggerWebhook:
 		return p.T("workflows.trigger_text.webhook_received", "hook", name(p, n.hooks, t.HookID))
 	case workflow.TriggerSchedule:
+		switch t.Repeat {
+		case workflow.RepeatWeekly:
+			var days []string
+			for _, d := range t.Weekdays {
+				if d >= 0 && d <= 6 {
+					days = append(days, p.T("weekday."+strings.ToLower(time.Weekday(d).String())))
+				}
+			}
+			return p.T("workflows.trigger_text.schedule_weekly", "days", strings.Join(days, p.T("list.separator")), "at", p.Digits(t.At),
+				"segment", name(p, n.segments, t.SegmentID))
+		case workflow.RepeatMonthly:
+			cal := t.Calendar
+			if cal != workflow.CalendarJalali {
+				cal = workflow.CalendarGregorian
+			}
+			return p.T("workflows.trigger_text.schedule_monthly", "day", p.Int(t.MonthDay), "calendar", p.T("workflows.calendar."+cal),
+				"at", p.Digits(t.At), "segment", name(p, n.segments, t.SegmentID))
+		}
 		return p.T("workflows.trigger_text.schedule", "at", p.Digits(t.At), "segment", name(p, n.segments, t.SegmentID))
 	case workflow.TriggerDate:
 		key := "workflows.trigger_text.date_on"
@@ -417,7 +436,18 @@ type workflowEditPage struct {
 	Langs    []locale.Language
 	HookURL  string // the address inbound hooks post to, up to the token
 	Checked  bool   // the draft was checked after saving
+	Weekdays []wfWeekday
 }
+
+// wfWeekday is a day of the week to tick for a weekly schedule.
+type wfWeekday struct {
+	N   int64 // 0 Sunday … 6 Saturday
+	Key string
+}
+
+// wfWeekdays start the week on Saturday, as the Iranian week does; the
+// order only matters to the eye.
+var wfWeekdays = []wfWeekday{{6, "saturday"}, {0, "sunday"}, {1, "monday"}, {2, "tuesday"}, {3, "wednesday"}, {4, "thursday"}, {5, "friday"}}
 
 // stepView is one step of the builder.
 type stepView struct {
@@ -496,7 +526,7 @@ func (s *server) renderBuilder(w http.ResponseWriter, r *http.Request, status in
 	}
 	d := &workflowEditPage{base: s.page(r, title), Tabs: s.wfTabs(r, ""), WF: wf, F: f, Editor: s.segmentSvc != nil,
 		Triggers: workflow.TriggerKinds, Objects: workflow.Objects, Kinds: workflow.StepKinds, Units: workflow.WaitUnits,
-		Dates: workflow.DateFieldNames, Langs: locale.Languages, HookURL: webhook.InboundPath}
+		Dates: workflow.DateFieldNames, Langs: locale.Languages, HookURL: webhook.InboundPath, Weekdays: wfWeekdays}
 	if wf != nil {
 		d.Title = wf.Name
 	}

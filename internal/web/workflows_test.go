@@ -414,6 +414,10 @@ func workflowPages(t *testing.T, db *store.DB, lang string) []pageResponse {
 		out = append(out, pageResponse{"builder " + kind, c.post("/automation", "/automation/new",
 			builder("All", "trigger.kind", kind, "trigger.object", "contact", "op", "refresh"))})
 	}
+	for _, rep := range []string{"weekly", "monthly"} {
+		out = append(out, pageResponse{"builder schedule " + rep, c.post("/automation", "/automation/new",
+			builder("Every", "trigger.kind", "schedule", "trigger.repeat", rep, "op", "publish"))})
+	}
 	steps := []string{"trigger.kind", "manual", "trigger.object", "contact"}
 	for i, kind := range workflow.StepKinds {
 		n := "s." + strconv.Itoa(i) + "."

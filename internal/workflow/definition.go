@@ -16,12 +16,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/pivand/pivand/internal/crm"
+	ptext "github.com/pivand/pivand/internal/text"
 )
 
 // Objects a workflow can be about. A run is on one record of one of
@@ -106,8 +108,51 @@ type Trigger struct {
 	HookID     int64  `json:"hook_id,omitempty"`     // webhook_received
 	SegmentID  int64  `json:"segment_id,omitempty"`  // schedule: whom it runs for (a segment or a static list)
 	At         string `json:"at,omitempty"`          // schedule, date: "HH:MM" in the business time zone
+	// Repeat is how often a schedule fires: "" or daily, weekly (on
+	// Weekdays, 0 Sunday … 6 Saturday), monthly (on MonthDay of Calendar's
+	// months, gregorian or jalali; a shorter month fires on its last day).
+	Repeat     string `json:"repeat,omitempty"`
+	Weekdays   []int  `json:"weekdays,omitempty"`
+	MonthDay   int    `json:"month_day,omitempty"`
+	Calendar   string `json:"calendar,omitempty"`
 	DateField  string `json:"date_field,omitempty"`  // date: one of DateFieldNames
 	OffsetDays int    `json:"offset_days,omitempty"` // date: days after (>0) or before (<0) the date
+}
+
+// How often a schedule fires, and the calendars of monthly ones.
+const (
+	RepeatDaily       = "daily"
+	RepeatWeekly      = "weekly"
+	RepeatMonthly     = "monthly"
+	CalendarGregorian = "gregorian"
+	CalendarJalali    = "jalali"
+)
+
+// FiresOn says whether a schedule fires on the day of d (d in the
+// business time zone).
+func (t Trigger) FiresOn(d time.Time) bool {
+	switch t.Repeat {
+	case RepeatWeekly:
+		return slices.Contains(t.Weekdays, int(d.Weekday()))
+	case RepeatMonthly:
+		day, last := d.Day(), time.Date(d.Year(), d.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		if t.Calendar == CalendarJalali {
+			var jy, jm int
+			jy, jm, day = ptext.GregorianToJalali(d.Year(), int(d.Month()), d.Day())
+			switch {
+			case jm <= 6:
+				last = 31
+			case jm <= 11:
+				last = 30
+			case ptext.IsJalaliLeap(jy):
+				last = 30
+			default:
+				last = 29
+			}
+		}
+		return day == min(t.MonthDay, last)
+	}
+	return true
 }
 
 // RecordObject is the record type of the trigger's runs.
@@ -521,6 +566,28 @@ func validateTrigger(v *crm.Validation, t *Trigger) {
 		}
 		if _, _, ok := ParseAt(t.At); !ok {
 			v.Add(p+"at", "A time of day as HH:MM, like 09:00.")
+		}
+		switch t.Repeat {
+		case "", RepeatDaily:
+		case RepeatWeekly:
+			if len(t.Weekdays) == 0 {
+				v.Add(p+"weekdays", "Choose at least one day of the week.")
+			}
+			for _, d := range t.Weekdays {
+				if d < 0 || d > 6 {
+					v.Add(p+"weekdays", "Days of the week are 0 (Sunday) to 6 (Saturday).")
+					break
+				}
+			}
+		case RepeatMonthly:
+			if t.MonthDay < 1 || t.MonthDay > 31 {
+				v.Add(p+"month_day", "A day of the month from 1 to 31.")
+			}
+			if t.Calendar != CalendarGregorian && t.Calendar != CalendarJalali {
+				v.Add(p+"calendar", "Choose gregorian or jalali.")
+			}
+		default:
+			v.Add(p+"repeat", "Choose daily, weekly or monthly.")
 		}
 	case TriggerDate:
 		if _, ok := DateFields[t.DateField]; !ok {

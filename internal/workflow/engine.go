@@ -995,8 +995,16 @@ func (s *Service) runSchedule(ctx context.Context, j *jobs.Claimed) error {
 		day := now.Format(time.DateOnly)
 		key := t.Kind + ":" + day
 		reason := Say("started_schedule", "at", t.At, "day", day)
-		switch t.Kind {
-		case TriggerSchedule:
+		switch t.Repeat {
+		case RepeatWeekly:
+			reason = Say("started_weekly", "at", t.At, "day", day)
+		case RepeatMonthly:
+			reason = Say("started_monthly", "n", t.MonthDay, "at", t.At, "day", day)
+		}
+		switch {
+		case t.Kind == TriggerSchedule && !t.FiresOn(now):
+			// Not one of its days: only the next firing.
+		case t.Kind == TriggerSchedule:
 			if s.opts.Actions == nil {
 				return fmt.Errorf("workflow: no actions wired")
 			}
@@ -1004,7 +1012,7 @@ func (s *Service) runSchedule(ctx context.Context, j *jobs.Claimed) error {
 				_, _, err := s.enrol(ctx, tx, c, ObjectContact, cid, cid, reason, 0, key)
 				return err
 			})
-		case TriggerDate:
+		case t.Kind == TriggerDate:
 			target := now.AddDate(0, 0, -t.OffsetDays)
 			from := time.Date(target.Year(), target.Month(), target.Day(), 0, 0, 0, 0, loc)
 			switch {

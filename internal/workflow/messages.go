@@ -23,6 +23,8 @@ var messages = map[string]string{
 	"started_event":    "{event} (event {id})",
 	"started_by_hand":  "Started by hand by {who}",
 	"started_schedule": "Schedule: every day at {at} ({day})",
+	"started_weekly":   "Schedule: every week at {at} ({day})",
+	"started_monthly":  "Schedule: every month on day {n} at {at} ({day})",
 	"started_date_on":  "Date: on {field} ({day})",
 	"started_after":    "Date: {n} days after {field} ({day})",
 	"started_before":   "Date: {n} days before {field} ({day})",

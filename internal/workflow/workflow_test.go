@@ -670,6 +670,80 @@ func TestDailyScheduleAndBirthday(t *testing.T) {
 	})
 }
 
+// TestWeeklyAndMonthlySchedules: a weekly schedule fires on its days
+// only, a Jalali monthly one on its day of the Jalali month (2026-03-02 is
+// 1404/12/11, so day 12 is the next day).
+func TestWeeklyAndMonthlySchedules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		weekly := e.publish("weekly", `{"trigger": {"kind": "schedule", "at": "09:00", "segment_id": 1, "repeat": "weekly", "weekdays": [3, 5]},
+			"reenrol": true, "steps": [{"kind": "add_tag", "tag": "w"}]}`)
+		monthly := e.publish("monthly", `{"trigger": {"kind": "schedule", "at": "09:00", "segment_id": 1, "repeat": "monthly", "month_day": 12, "calendar": "jalali"},
+			"reenrol": true, "steps": [{"kind": "add_tag", "tag": "m"}]}`)
+		e.contact("Ana")
+		e.settle()
+		var wdays, mdays []string
+		for range 9 {
+			e.advance(24 * time.Hour)
+			day := e.clock().Format("01-02")
+			nw, nm := len(e.runs(weekly.ID)), len(e.runs(monthly.ID))
+			e.settle()
+			if len(e.runs(weekly.ID)) > nw {
+				wdays = append(wdays, day)
+			}
+			if len(e.runs(monthly.ID)) > nm {
+				mdays = append(mdays, day)
+			}
+		}
+		if strings.Join(wdays, " ") != "03-04 03-06 03-11" || strings.Join(mdays, " ") != "03-03" {
+			t.Fatalf("weekly fired %v, monthly %v", wdays, mdays)
+		}
+		run, err := e.svc.Run(sys, e.runs(monthly.ID)[0].ID)
+		if err != nil || run.Reason != workflow.Say("started_monthly", "n", 12, "at", "09:00", "day", "2026-03-03") {
+			t.Fatalf("reason: %q %v", run.Reason, err)
+		}
+	})
+}
+
+func TestFiresOn(t *testing.T) {
+	day := func(s string) time.Time { d, _ := time.Parse(time.DateOnly, s); return d }
+	for _, c := range []struct {
+		t    workflow.Trigger
+		day  string
+		want bool
+	}{
+		{workflow.Trigger{}, "2026-03-02", true},
+		{workflow.Trigger{Repeat: "weekly", Weekdays: []int{1}}, "2026-03-02", true}, // a Monday
+		{workflow.Trigger{Repeat: "weekly", Weekdays: []int{0, 6}}, "2026-03-02", false},
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 31, Calendar: "gregorian"}, "2026-02-28", true}, // the last day of a short month
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 31, Calendar: "gregorian"}, "2026-02-27", false},
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 1, Calendar: "jalali"}, "2026-03-21", true},  // 1405/01/01, Nowruz
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 30, Calendar: "jalali"}, "2026-03-20", true}, // 1404/12/29, the last of Esfand
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 31, Calendar: "jalali"}, "2026-10-22", true}, // 1405/07/30, the last of Mehr
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 31, Calendar: "jalali"}, "2026-10-21", false},
+		{workflow.Trigger{Repeat: "monthly", MonthDay: 31, Calendar: "jalali"}, "2026-05-21", true}, // 1405/02/31
+	} {
+		if got := c.t.FiresOn(day(c.day)); got != c.want {
+			t.Errorf("%+v on %s: %v", c.t, c.day, got)
+		}
+	}
+	check := func(doc string) error {
+		d, err := workflow.ParseDefinition([]byte(doc))
+		if err != nil {
+			return err
+		}
+		return workflow.Validate(&d, nil)
+	}
+	err := check(`{"trigger": {"kind": "schedule", "at": "09:00", "segment_id": 1, "repeat": "weekly", "weekdays": [7]}, "steps": [{"kind": "stop"}]}`)
+	err2 := check(`{"trigger": {"kind": "schedule", "at": "09:00", "segment_id": 1, "repeat": "monthly", "month_day": 0, "calendar": "julian"}, "steps": [{"kind": "stop"}]}`)
+	err3 := check(`{"trigger": {"kind": "schedule", "at": "09:00", "segment_id": 1, "repeat": "yearly"}, "steps": [{"kind": "stop"}]}`)
+	for want, err := range map[string]error{"trigger.weekdays": err, "trigger.month_day": err2, "trigger.calendar": err2, "trigger.repeat": err3} {
+		if crm.ErrorFields(err)[want] == "" {
+			t.Errorf("no error on %s: %v", want, err)
+		}
+	}
+}
+
 func TestPublishKeepsVersions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
