@@ -93,10 +93,10 @@ type Campaign struct {
 	AttributionDays int                        `json:"attribution_days"`
 	// AB is the A/B test, nil when the campaign is not one. ABWinner is
 	// the chosen variant (-1 until chosen).
-	AB            *ABTest    `json:"ab_test"`
-	ABWinner      int        `json:"ab_winner"`
-	ABDecideAt    *time.Time `json:"ab_decide_at"`
-	ABDecidedAt   *time.Time `json:"ab_decided_at"`
+	AB          *ABTest    `json:"ab_test"`
+	ABWinner    int        `json:"ab_winner"`
+	ABDecideAt  *time.Time `json:"ab_decide_at"`
+	ABDecidedAt *time.Time `json:"ab_decided_at"`
 	// ScheduledAt is when a scheduled campaign starts (nil otherwise).
 	ScheduledAt   *time.Time `json:"scheduled_at"`
 	AudienceCount int64      `json:"audience_count"`
