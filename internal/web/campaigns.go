@@ -542,33 +542,16 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	d.Rates = map[string]string{}
-	pct := func(n int64) string {
-		if d.Results.Sent == 0 {
-			return "–"
-		}
-		return p.Digits(strconv.FormatFloat(float64(n)*100/float64(d.Results.Sent), 'f', 1, 64)) + "٪"
-	}
-	if p.Lang() == "en" {
-		pct = func(n int64) string {
-			if d.Results.Sent == 0 {
-				return "–"
-			}
-			return strconv.FormatFloat(float64(n)*100/float64(d.Results.Sent), 'f', 1, 64) + "%"
-		}
-	}
-	d.Rates["opened"], d.Rates["clicked"], d.Rates["unsubscribed"], d.Rates["bounced"] = pct(d.Results.Opened), pct(d.Results.Clicked),
-		pct(d.Results.Unsubscribed), pct(d.Results.Bounced)
-	d.Revenue = revenueLines(p, d.Results.Revenue)
 	rate := func(n, of int64) string {
 		if of == 0 {
 			return "–"
 		}
-		s := strconv.FormatFloat(float64(n)*100/float64(of), 'f', 1, 64)
-		if p.Lang() == "en" {
-			return s + "%"
-		}
-		return p.Digits(s) + "٪"
+		return percent(p, float64(n)/float64(of), 1)
 	}
+	pct := func(n int64) string { return rate(n, d.Results.Sent) }
+	d.Rates["opened"], d.Rates["clicked"], d.Rates["unsubscribed"], d.Rates["bounced"] = pct(d.Results.Opened), pct(d.Results.Clicked),
+		pct(d.Results.Unsubscribed), pct(d.Results.Bounced)
+	d.Revenue = revenueLines(p, d.Results.Revenue)
 	if c.AB != nil {
 		for i := 0; i <= len(c.AB.Variants); i++ {
 			d.VariantNames = append(d.VariantNames, campaign.VariantName(c.AB, i))
@@ -589,12 +572,8 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 		}
 	}
 	if sg := d.Results.ABSignificance; sg != nil && c.AB != nil {
-		pc := strconv.FormatFloat(math.Floor(sg.Confidence*1000)/10, 'f', 1, 64)
-		if p.Lang() == "en" {
-			pc += "%"
-		} else {
-			pc = p.Digits(pc) + "٪"
-		}
+		// Rounded down: 99.96% is not "100.0%".
+		pc := percent(p, math.Floor(sg.Confidence*1000)/1000, 1)
 		d.Sig = &campaignSig{Best: campaign.VariantName(c.AB, sg.Best), RunnerUp: campaign.VariantName(c.AB, sg.RunnerUp), Confidence: pc,
 			Significant: sg.Significant}
 	}

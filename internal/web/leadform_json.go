@@ -9,6 +9,7 @@ import (
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/leadform"
 	"github.com/pivand/pivand/internal/locale"
+	"github.com/pivand/pivand/internal/problem"
 )
 
 // The JSON ends of a lead form, for a site that draws the form itself:
@@ -100,6 +101,10 @@ func (s *server) handlePublicFormJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := pub.Form
+	if !f.Active {
+		s.publicJSONError(w, p, &crm.Error{Code: crm.ECONFLICT, Key: "leadform.public.closed", Message: "This form is closed."})
+		return
+	}
 	out := publicFormJSON{Name: f.Name, Language: f.Language, Dir: p.Dir(), Honeypot: honeypotField,
 		SubmitURL: absURL(r, "/f/"+f.PublicID+"/submit"), Submit: p.T("leadform.public.submit"), Fields: []publicFieldJSON{}}
 	for _, pf := range publicFields(p, pub, nil, nil) {
@@ -107,10 +112,6 @@ func (s *server) handlePublicFormJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.ConsentChannel != "" {
 		out.Consent = &publicConsent{Channel: f.ConsentChannel, Text: f.ConsentText}
-	}
-	if !f.Active {
-		s.publicJSONError(w, p, &crm.Error{Code: crm.ECONFLICT, Key: "leadform.public.closed", Message: "This form is closed."})
-		return
 	}
 	writePublicJSON(w, http.StatusOK, out)
 }
@@ -159,25 +160,7 @@ func (s *server) publicJSONError(w http.ResponseWriter, p *locale.Printer, err e
 		writePublicJSON(w, http.StatusUnprocessableEntity, out)
 		return
 	}
-	status, msg := http.StatusInternalServerError, p.T("error.code.internal")
-	var e *crm.Error
-	if errors.As(err, &e) {
-		switch e.Code {
-		case crm.ENOTFOUND:
-			status, msg = http.StatusNotFound, p.T("error.code.not_found")
-		case crm.ETOOMANY:
-			status = http.StatusTooManyRequests
-		case crm.ECONFLICT:
-			status = http.StatusConflict
-		case crm.EUNAVAILABLE:
-			status = http.StatusServiceUnavailable
-		}
-		if e.Key != "" && p.Has(e.Key) {
-			msg = p.T(e.Key)
-		} else if status != http.StatusInternalServerError && status != http.StatusNotFound {
-			msg = e.Message
-		}
-	}
+	status, msg := problem.Status(err), explain(p, err).Text
 	if status == http.StatusInternalServerError {
 		s.log.Error("leadform: public JSON", "err", err)
 	}
