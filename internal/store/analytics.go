@@ -361,9 +361,10 @@ type AnalyticsOrder struct {
 }
 
 // StreamAnalyticsOrders calls fn with every order of a known customer that
-// is not fully returned, by customer and then by id (the orders_contact
-// index, so the database does not sort), holding one row at a time; run
-// it in a read transaction. The *AnalyticsOrder is reused.
+// is not fully returned, by customer and then by id (the customer-led
+// orders_contact_stats index; each customer's few orders are sorted by
+// id), holding one row at a time; run it in a read transaction. The
+// *AnalyticsOrder is reused.
 func (tx *Tx) StreamAnalyticsOrders(ctx context.Context, fn func(*AnalyticsOrder) error) error {
 	rows, err := tx.Query(ctx, `SELECT id, contact_id, currency, placed_at, total - returned_total FROM orders
 		WHERE contact_id > 0 AND status <> 'returned' ORDER BY contact_id, id`)
