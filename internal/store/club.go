@@ -701,6 +701,7 @@ func (tx *Tx) hotStmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (tx *Tx) hotQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = tx.db.short(ctx)
 	if st := tx.hotStmt(ctx, q); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
@@ -712,6 +713,7 @@ func (tx *Tx) hotQuery(ctx context.Context, q string, args ...any) (*sql.Rows, e
 }
 
 func (tx *Tx) hotQueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = tx.db.short(ctx)
 	if st := tx.hotStmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -760,6 +762,7 @@ func (tx *Tx) hotInsert(ctx context.Context, q string, args ...any) (id int64, i
 func sqliteNoReturning(q string) string { return strings.TrimSuffix(q, " RETURNING id") }
 
 func (tx *Tx) hotExec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = tx.db.short(ctx)
 	if st := tx.hotStmt(ctx, q); st != nil {
 		res, err := st.ExecContext(ctx, args...)
 		if err != nil {

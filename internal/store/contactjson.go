@@ -43,7 +43,7 @@ func (db *DB) ContactJSON(ctx context.Context, id int64, buf []byte) (out []byte
 		owner                                                 sql.NullInt64
 		consents                                              bool
 	)
-	err = st.QueryRowContext(ctx, id).Scan(&cid, &prefix, &first, &middle, &last, &suffix, &emails, &phones, &addresses,
+	err = st.QueryRowContext(db.short(ctx), id).Scan(&cid, &prefix, &first, &middle, &last, &suffix, &emails, &phones, &addresses,
 		&birthday, &language, &source, &owner, &tags, &notes, &custom, &created, &updated, &links, &consents)
 	if err == sql.ErrNoRows {
 		return buf, false, crm.Errorf(crm.ENOTFOUND, "Contact was not found.")

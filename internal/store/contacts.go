@@ -215,7 +215,7 @@ func (db *DB) ContactByID(ctx context.Context, id int64) (*crm.Contact, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, consents, err := scanContactByID(st.QueryRowContext(ctx, id))
+	c, consents, err := scanContactByID(st.QueryRowContext(db.short(ctx), id))
 	if err == sql.ErrNoRows {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Contact was not found.")
 	}

@@ -44,7 +44,7 @@ func (db *DB) EventsAfter(ctx context.Context, afterID int64, limit int) ([]crm.
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(ctx, afterID, limit)
+	rows, err := st.QueryContext(db.short(ctx), afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: events after %d: %w", afterID, db.wrap("query", err))
 	}

@@ -122,7 +122,10 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx *Tx) error) (err error) {
 	opts := &sql.TxOptions{ReadOnly: readOnly && db.dialect == Postgres}
-	stx, err := pool.BeginTx(ctx, opts)
+	if err := ctx.Err(); err != nil {
+		return db.wrap("begin", err)
+	}
+	stx, err := pool.BeginTx(db.short(ctx), opts)
 	if err != nil {
 		return db.wrap("begin", err)
 	}

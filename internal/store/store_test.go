@@ -203,6 +203,37 @@ func TestTx(t *testing.T) {
 			}
 		})
 
+		// Transactions on SQLite begin without the caller's cancellation
+		// (store.short); a statement given the caller's context must
+		// still be interrupted, and a caller that already gave up must
+		// not start a transaction.
+		t.Run("CancelStopsLongStatement", func(t *testing.T) {
+			cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			defer cancel()
+			var n int64
+			err := db.Read(cctx, func(tx *store.Tx) error {
+				return tx.QueryRow(cctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000)
+					SELECT COUNT(*) FROM c`).Scan(&n)
+			})
+			if err == nil {
+				t.Fatalf("a 2,000,000,000-row count ran to its end (%d) past its deadline", n)
+			}
+		})
+
+		t.Run("CancelledBeforeWrite", func(t *testing.T) {
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			ran := false
+			err := db.Write(cctx, func(tx *store.Tx) error {
+				ran = true
+				_, err := tx.Exec(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)`, "cancelled", "v", tx.Now())
+				return err
+			})
+			if !errors.Is(err, context.Canceled) || ran {
+				t.Fatalf("err=%v ran=%v; want context.Canceled before the transaction", err, ran)
+			}
+		})
+
 		t.Run("NotFound", func(t *testing.T) {
 			err := db.Read(ctx, func(tx *store.Tx) error {
 				var v string
