@@ -40,11 +40,12 @@ func (db *DB) EventsAfter(ctx context.Context, afterID int64, limit int) ([]crm.
 	if limit <= 0 {
 		limit = 100
 	}
-	st, err := db.readStmt(ctx, qEventsAfter)
+	q, args := db.inlineLimit(qEventsAfter, []any{afterID, limit})
+	st, err := db.readStmt(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(db.short(ctx), afterID, limit)
+	rows, err := st.QueryContext(db.short(ctx), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: events after %d: %w", afterID, db.wrap("query", err))
 	}

@@ -36,6 +36,7 @@ func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
 
 // Exec runs a statement written with ? placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query, args = tx.db.inlineLimit(query, args)
 	res, err := tx.tx.ExecContext(ctx, tx.db.rebind(query), args...)
 	if err != nil {
 		return nil, tx.db.wrap("exec", err)
@@ -45,6 +46,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 // Query runs a query written with ? placeholders.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query, args = tx.db.inlineLimit(query, args)
 	rows, err := tx.tx.QueryContext(ctx, tx.db.rebind(query), args...)
 	if err != nil {
 		return nil, tx.db.wrap("query", err)
@@ -55,6 +57,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // QueryRow runs a query expected to return at most one row. Scan errors
 // pass through Scan; use ScanOne to map sql.ErrNoRows to ENOTFOUND.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	query, args = tx.db.inlineLimit(query, args)
 	return tx.tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
 }
 
