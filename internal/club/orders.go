@@ -24,7 +24,8 @@ func (s *Service) Subscribe(d *event.Dispatcher) {
 	if err := s.db.PrepareClub(context.Background()); err != nil {
 		s.log.Warn("club: prepare statements", "err", err)
 	}
-	d.Subscribe(SubscriberOrders, []string{crm.EventOrderCreated, crm.EventOrderReturned}, s.HandleOrderEvent)
+	d.Subscribe(SubscriberOrders, []string{crm.EventOrderCreated, crm.EventOrderReturned}, s.HandleOrderEvent,
+		event.Prepare(decodeOrderEvent))
 	d.Subscribe(SubscriberContacts, []string{crm.EventContactsMerged, crm.EventContactDeleted, crm.EventContactErased}, s.HandleContactEvent)
 }
 
@@ -37,10 +38,13 @@ func (s *Service) Subscribe(d *event.Dispatcher) {
 func (s *Service) HandleOrderEvent(ctx context.Context, tx *store.Tx, ev crm.Event) error {
 	switch ev.Type {
 	case crm.EventOrderCreated:
-		var o crm.Order
-		if err := json.Unmarshal(ev.Payload, &o); err != nil {
-			s.log.Error("club: order.created payload does not decode; skipped", "event", ev.ID, "err", err)
-			return nil
+		o, ok := ev.Decoded.(*crm.Order)
+		if !ok {
+			o = new(crm.Order)
+			if err := json.Unmarshal(ev.Payload, o); err != nil {
+				s.log.Error("club: order.created payload does not decode; skipped", "event", ev.ID, "err", err)
+				return nil
+			}
 		}
 		if o.ID == 0 {
 			o.ID = ev.SubjectID
@@ -48,7 +52,7 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx *store.Tx, ev crm.Eve
 		if o.ContactID == 0 {
 			o.ContactID = ev.ContactID
 		}
-		return s.orderCreated(ctx, tx, &o)
+		return s.orderCreated(ctx, tx, o)
 	case crm.EventOrderReturned:
 		var p crm.OrderReturnedPayload
 		if err := json.Unmarshal(ev.Payload, &p); err != nil {
@@ -61,6 +65,19 @@ func (s *Service) HandleOrderEvent(ctx context.Context, tx *store.Tx, ev crm.Eve
 		return s.orderReturned(ctx, tx, &p)
 	}
 	return nil
+}
+
+// decodeOrderEvent decodes an order.created payload before the
+// dispatcher's transaction (event.Prepare): off the one writer on SQLite.
+// A payload that does not decode is left to HandleOrderEvent to report.
+func decodeOrderEvent(ev *crm.Event) {
+	if ev.Type != crm.EventOrderCreated {
+		return
+	}
+	var o crm.Order
+	if json.Unmarshal(ev.Payload, &o) == nil {
+		ev.Decoded = &o
+	}
 }
 
 func (s *Service) orderCreated(ctx context.Context, tx *store.Tx, o *crm.Order) error {

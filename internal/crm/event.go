@@ -18,6 +18,11 @@ type Event struct {
 	CompanyID   int64           `json:"company_id,omitempty"` // the company whose timeline shows it (0: none)
 	Payload     json.RawMessage `json:"payload,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
+
+	// Decoded is the payload as a subscriber's prepare function decoded
+	// it before the handler's transaction (event.Prepare); nil otherwise.
+	// Never stored nor sent.
+	Decoded any `json:"-"`
 }
 
 // Platform event types.

@@ -116,6 +116,16 @@ func SubscribeFromNow() SubscribeOption {
 	return func(s *subscriber) { s.fromNow = true }
 }
 
+// Prepare gives a subscriber a function that the dispatcher runs on each
+// event the subscriber handles before the transaction its handler runs
+// in, typically to decode the payload into ev.Decoded. On SQLite the
+// handlers' transactions queue behind the one writer, so work that needs
+// no transaction is better done here, beside it. The handler must still
+// cope with ev.Decoded being nil (a panic in fn leaves it so).
+func Prepare(fn func(ev *crm.Event)) SubscribeOption {
+	return func(s *subscriber) { s.prepare = fn }
+}
+
 // Subscribe registers fn for events whose type is in types; nil or empty
 // means every type, and an entry ending in ".*" matches a prefix
 // ("contact.*" matches "contact.created"). name is the durable cursor key:
@@ -159,6 +169,7 @@ func (d *Dispatcher) Subscribe(name string, types []string, fn Handler, opts ...
 type subscriber struct {
 	name     string
 	fn       Handler
+	prepare  func(*crm.Event) // see Prepare; nil: none
 	all      bool
 	exact    map[string]bool
 	prefixes []string
@@ -381,6 +392,7 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 		return true, hold, nil
 	}
 
+	s.prepareAll(evs)
 	batch := evs
 	var failed *crm.Event
 	var herr error
@@ -416,6 +428,28 @@ func (d *Dispatcher) step(ctx context.Context, s *subscriber) (progress bool, ho
 		s.failures, s.retryAt = 0, time.Time{}
 	}
 	return progress, hold, nil
+}
+
+// prepareAll runs s's prepare function (if any) on the events it handles,
+// outside any transaction.
+func (s *subscriber) prepareAll(evs []crm.Event) {
+	if s.prepare == nil {
+		return
+	}
+	for i := range evs {
+		if evs[i].Decoded == nil && s.matches(evs[i].Type) {
+			s.prepareOne(&evs[i])
+		}
+	}
+}
+
+func (s *subscriber) prepareOne(ev *crm.Event) {
+	defer func() {
+		if recover() != nil {
+			ev.Decoded = nil // the handler decodes it and reports what is wrong
+		}
+	}()
+	s.prepare(ev)
 }
 
 // maxUnsaved bounds how far a subscriber skips events it does not handle

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -728,5 +729,52 @@ func TestDispatcher_SkipsWithoutWriting(t *testing.T) {
 			t.Fatalf("after the drain the cursor is %d, want %d", c, last[1])
 		}
 		checkOnce(t, db, "deals", more[:1])
+	})
+}
+
+func TestDispatcher_Prepare(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ids := emit(t, db, "deal.created", "note.added", "deal.won", "deal.lost")
+		d := event.NewDispatcher(db, quiet)
+		var prepared []int64
+		var other []string
+		d.Subscribe("s", []string{"deal.*"}, func(ctx context.Context, tx *store.Tx, ev crm.Event) error {
+			switch v := ev.Decoded.(type) {
+			case string:
+				if v != "prepared "+ev.Type {
+					return fmt.Errorf("event %d decoded as %q", ev.ID, v)
+				}
+				prepared = append(prepared, ev.ID)
+			case nil:
+				if ev.Type != "deal.lost" {
+					return fmt.Errorf("event %d (%s) not prepared", ev.ID, ev.Type)
+				}
+			default:
+				return fmt.Errorf("event %d decoded as %T", ev.ID, v)
+			}
+			return nil
+		}, event.Prepare(func(ev *crm.Event) {
+			if !strings.HasPrefix(ev.Type, "deal.") {
+				other = append(other, ev.Type) // an event the subscriber does not handle
+			}
+			if ev.Type == "deal.lost" {
+				ev.Decoded = "half done"
+				panic("a bug in prepare") // leaves Decoded nil; the handler still runs
+			}
+			ev.Decoded = "prepared " + ev.Type
+		}))
+		if err := d.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if want := []int64{ids[0], ids[2]}; !slices.Equal(prepared, want) {
+			t.Errorf("prepared %v, want %v", prepared, want)
+		}
+		if other != nil {
+			t.Errorf("prepare ran on %v, which the subscriber does not handle", other)
+		}
+		if c := cursor(t, db, "s"); c != ids[3] {
+			t.Errorf("cursor = %d, want %d", c, ids[3])
+		}
 	})
 }
