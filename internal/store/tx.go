@@ -116,6 +116,9 @@ func (tx *Tx) Audit(ctx context.Context, action, entityType string, entityID int
 		if v == nil {
 			return "", nil
 		}
+		if r, ok := v.(json.RawMessage); ok {
+			return string(r), nil // JSON the caller made (json.Marshal), not checked again
+		}
 		b, err := json.Marshal(v)
 		return string(b), err
 	}
