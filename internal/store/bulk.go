@@ -624,7 +624,7 @@ const (
 	bulkCachePages      = -65536 // 64 MiB of page cache
 	bulkLoadCachePages  = -16384 // 16 MiB: a bulk load appends, it needs no more
 	bulkAutoCheckpoint  = 50000  // pages (~200 MiB of WAL) between checkpoints
-	defaultCachePages   = -32000
+	defaultCachePages   = -8000
 	defaultAutoCheckpnt = writerAutoCheckpoint // see checkpoint.go
 )
 
