@@ -629,3 +629,48 @@ func TestConcurrentRunners(t *testing.T) {
 		})
 	}
 }
+
+// TestStopLeavesNothingRunning stops runners again and again while they
+// claim and finish short jobs: no job may be left claimed by a runner that
+// has stopped (it would wait for its lease to run out), and each job runs
+// to done exactly once in the end.
+func TestStopLeavesNothingRunning(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const total = 120
+		for range total {
+			enqueue(t, db, jobs.Job{Kind: "short"})
+		}
+		var ran atomic.Int64
+		for round := 0; ; round++ {
+			stats, err := jobs.Stats(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats[store.JobRunning] != 0 {
+				t.Fatalf("round %d: %d jobs left running by stopped runners (%v)", round, stats[store.JobRunning], stats)
+			}
+			if stats[store.JobDone] == total {
+				break
+			}
+			if round == 200 {
+				t.Fatalf("not done after 200 rounds: %v", stats)
+			}
+			runCtx, cancel := context.WithCancel(ctx)
+			r := jobs.NewRunner(db, quiet, jobs.Options{Workers: 4, PollInterval: time.Millisecond})
+			r.Handle("short", func(ctx context.Context, c *jobs.Claimed) error {
+				ran.Add(1)
+				time.Sleep(time.Millisecond)
+				return nil
+			})
+			done := make(chan struct{})
+			go func() { r.Run(runCtx); close(done) }()
+			time.Sleep(time.Duration(1+round%7) * time.Millisecond)
+			cancel()
+			<-done
+		}
+		if n := ran.Load(); n != total {
+			t.Errorf("handlers ran %d times for %d jobs", n, total)
+		}
+	})
+}

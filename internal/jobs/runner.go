@@ -251,13 +251,27 @@ func (r *Runner) workOne(ctx context.Context) (worked bool, err error) {
 		job store.Job
 		ok  bool
 	)
-	err = r.db.Write(ctx, func(tx *store.Tx) error {
+	if ctx.Err() != nil {
+		return false, nil
+	}
+	// The claim runs to its end even when shutdown starts meanwhile: on
+	// PostgreSQL a commit cut short by a cancelled context may still have
+	// committed, which left the job claimed by a worker that no longer
+	// knew it, until its lease ran out (minutes). A job claimed as the
+	// runner stops goes back to the queue at once.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	err = r.db.Write(cctx, func(tx *store.Tx) error {
 		var err error
-		job, ok, err = tx.ClaimJob(ctx, kinds, r.opts.Lease)
+		job, ok, err = tx.ClaimJob(cctx, kinds, r.opts.Lease)
 		return err
 	})
 	if err != nil || !ok {
 		return false, err
+	}
+	if ctx.Err() != nil {
+		r.release(ctx, r.logger.With("job_id", job.ID, "job_kind", job.Kind, "attempt", job.Attempts), job)
+		return true, nil
 	}
 	r.work(ctx, job)
 	return true, nil
