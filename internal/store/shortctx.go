@@ -14,8 +14,9 @@ import "context"
 // sees its next statement that keeps the caller's context fail, and the
 // transaction roll back. Long statements (reports, segment counts, the
 // import's bulk loads) keep the caller's context and stay interruptible.
-// PostgreSQL keeps the caller's context everywhere: there it bounds a
-// network round trip.
+// Waiting for a connection (on SQLite, for the one writer) still ends
+// with the caller's context (DB.begin). PostgreSQL keeps the caller's
+// context everywhere: there it bounds a network round trip.
 func (db *DB) short(ctx context.Context) context.Context {
 	if db.dialect != SQLite {
 		return ctx

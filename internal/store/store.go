@@ -122,13 +122,11 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx *Tx) error) (err error) {
 	opts := &sql.TxOptions{ReadOnly: readOnly && db.dialect == Postgres}
-	if err := ctx.Err(); err != nil {
-		return db.wrap("begin", err)
-	}
-	stx, err := pool.BeginTx(db.short(ctx), opts)
+	stx, release, err := db.begin(ctx, pool, opts)
 	if err != nil {
 		return db.wrap("begin", err)
 	}
+	defer release()
 	tx := &Tx{tx: stx, db: db, now: db.now(), read: readOnly}
 	defer func() {
 		if p := recover(); p != nil {
@@ -143,6 +141,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx *
 	if err := stx.Commit(); err != nil {
 		return db.wrap("commit", err)
 	}
+	release() // the connection goes back before the hooks run
 	if !readOnly && db.ckpt != nil {
 		db.ckpt.committed()
 	}
@@ -158,6 +157,37 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(tx *
 		f()
 	}
 	return nil
+}
+
+// begin starts a transaction on pool; release returns its connection
+// (call it after Commit or Rollback; it may be called again). On SQLite
+// the transaction does not watch ctx (see short): the wait for a
+// connection (the one writer) does, and a caller that gave up by the
+// time it has one gets the connection back at once.
+func (db *DB) begin(ctx context.Context, pool *sql.DB, opts *sql.TxOptions) (*sql.Tx, func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if db.dialect != SQLite {
+		stx, err := pool.BeginTx(ctx, opts)
+		return stx, func() {}, err
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { conn.Close() }) }
+	if err := ctx.Err(); err != nil {
+		release()
+		return nil, nil, err
+	}
+	stx, err := conn.BeginTx(db.short(ctx), opts)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return stx, release, nil
 }
 
 // redactURL removes the password from a database URL for messages.

@@ -234,6 +234,35 @@ func TestTx(t *testing.T) {
 			}
 		})
 
+		// On SQLite writes queue for the one writer connection; a caller
+		// that gives up while queued leaves without running.
+		t.Run("CancelWhileWaitingForWriter", func(t *testing.T) {
+			if db.Dialect() != store.SQLite {
+				t.Skip("PostgreSQL has a pool of writers")
+			}
+			holding, free := make(chan struct{}), make(chan struct{})
+			first := make(chan error, 1)
+			go func() {
+				first <- db.Write(ctx, func(tx *store.Tx) error {
+					close(holding)
+					<-free
+					return nil
+				})
+			}()
+			<-holding
+			cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			ran := false
+			err := db.Write(cctx, func(tx *store.Tx) error { ran = true; return nil })
+			close(free)
+			if !errors.Is(err, context.DeadlineExceeded) || ran {
+				t.Fatalf("err=%v ran=%v; want the deadline while waiting, fn not run", err, ran)
+			}
+			if err := <-first; err != nil {
+				t.Fatal(err)
+			}
+		})
+
 		t.Run("NotFound", func(t *testing.T) {
 			err := db.Read(ctx, func(tx *store.Tx) error {
 				var v string
