@@ -379,15 +379,7 @@ func (s *Service) chooseWinner(ctx context.Context, tx *store.Tx, c *crm.Campaig
 // audience now. When no winner was picked yet, v becomes the winner
 // (picked by hand).
 func (s *Service) SendRest(ctx context.Context, id int64, v int) (*crm.Campaign, error) {
-	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
-		return nil, err
-	}
-	var c *crm.Campaign
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
-			return err
-		}
+	return s.change(ctx, id, func(tx *store.Tx, c *crm.Campaign) error {
 		if c.AB == nil {
 			return crm.Errorf(crm.ECONFLICT, "This campaign is not an A/B test.")
 		}
@@ -400,15 +392,11 @@ func (s *Service) SendRest(ctx context.Context, id int64, v int) (*crm.Campaign,
 		}
 		var vs []crm.VariantResults
 		if c.ABWinner < 0 {
+			var err error
 			if vs, err = variantResults(ctx, tx, c); err != nil {
 				return err
 			}
 		}
-		if err := s.chooseWinner(ctx, tx, c, v, true, "manual", vs); err != nil {
-			return err
-		}
-		c, err = tx.FindCampaign(ctx, id, false)
-		return err
+		return s.chooseWinner(ctx, tx, c, v, true, "manual", vs)
 	})
-	return c, err
 }

@@ -260,6 +260,28 @@ func (s *Service) Update(ctx context.Context, id, version int64, in Input) (*crm
 	return c, nil
 }
 
+// change runs fn in a write transaction on campaign id, read for update,
+// for a user who may change campaigns, and returns the campaign as the
+// transaction left it.
+func (s *Service) change(ctx context.Context, id int64, fn func(tx *store.Tx, c *crm.Campaign) error) (*crm.Campaign, error) {
+	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
+		return nil, err
+	}
+	var c *crm.Campaign
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		cur, err := tx.FindCampaign(ctx, id, true)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, cur); err != nil {
+			return err
+		}
+		c, err = tx.FindCampaign(ctx, id, false)
+		return err
+	})
+	return c, err
+}
+
 // Get returns a campaign.
 func (s *Service) Get(ctx context.Context, id int64) (*crm.Campaign, error) {
 	if err := crm.Authorize(ctx, crm.PermMarketingRead, false); err != nil {

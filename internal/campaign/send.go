@@ -76,15 +76,7 @@ const MaxScheduleAhead = 366 * 24 * time.Hour
 // is moved to at). It is checked as Start checks it; the audience is read
 // when it starts, not now.
 func (s *Service) Schedule(ctx context.Context, id int64, at time.Time) (*crm.Campaign, error) {
-	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
-		return nil, err
-	}
-	var c *crm.Campaign
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
-			return err
-		}
+	return s.change(ctx, id, func(tx *store.Tx, c *crm.Campaign) error {
 		if c.Status != crm.CampaignDraft && c.Status != crm.CampaignScheduled {
 			return crm.Errorf(crm.ECONFLICT, "A %s campaign cannot be scheduled.", c.Status)
 		}
@@ -117,40 +109,22 @@ func (s *Service) Schedule(ctx context.Context, id int64, at time.Time) (*crm.Ca
 		if c.ScheduledAt != nil {
 			old["scheduled_at"] = c.ScheduledAt
 		}
-		if err := tx.Audit(ctx, "campaign.schedule", "campaign", id, old, map[string]any{"status": crm.CampaignScheduled, "scheduled_at": at}); err != nil {
-			return err
-		}
-		c, err = tx.FindCampaign(ctx, id, false)
-		return err
+		return tx.Audit(ctx, "campaign.schedule", "campaign", id, old, map[string]any{"status": crm.CampaignScheduled, "scheduled_at": at})
 	})
-	return c, err
 }
 
 // Unschedule turns a scheduled campaign back into a draft.
 func (s *Service) Unschedule(ctx context.Context, id int64) (*crm.Campaign, error) {
-	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
-		return nil, err
-	}
-	var c *crm.Campaign
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
-			return err
-		}
+	return s.change(ctx, id, func(tx *store.Tx, c *crm.Campaign) error {
 		if c.Status != crm.CampaignScheduled {
 			return crm.Errorf(crm.ECONFLICT, "A %s campaign is not scheduled.", c.Status)
 		}
 		if err := tx.ScheduleCampaign(ctx, id, crm.CampaignDraft, nil); err != nil {
 			return err
 		}
-		if err := tx.Audit(ctx, "campaign.unschedule", "campaign", id, map[string]any{"status": c.Status, "scheduled_at": c.ScheduledAt},
-			map[string]any{"status": crm.CampaignDraft}); err != nil {
-			return err
-		}
-		c, err = tx.FindCampaign(ctx, id, false)
-		return err
+		return tx.Audit(ctx, "campaign.unschedule", "campaign", id, map[string]any{"status": c.Status, "scheduled_at": c.ScheduledAt},
+			map[string]any{"status": crm.CampaignDraft})
 	})
-	return c, err
 }
 
 // Pause stops sending after the batch in flight; Resume goes on.
@@ -170,15 +144,7 @@ func (s *Service) Cancel(ctx context.Context, id int64) (*crm.Campaign, error) {
 }
 
 func (s *Service) transition(ctx context.Context, id int64, action string, from []string, to string) (*crm.Campaign, error) {
-	if err := crm.Authorize(ctx, crm.PermMarketingWrite, true); err != nil {
-		return nil, err
-	}
-	var c *crm.Campaign
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = tx.FindCampaign(ctx, id, true); err != nil {
-			return err
-		}
+	return s.change(ctx, id, func(tx *store.Tx, c *crm.Campaign) error {
 		if !slices.Contains(from, c.Status) {
 			return crm.Errorf(crm.ECONFLICT, "A %s campaign cannot be %s.", c.Status, map[string]string{
 				crm.CampaignSending: "sent", crm.CampaignPaused: "paused", crm.CampaignCancelled: "cancelled"}[to])
@@ -201,13 +167,8 @@ func (s *Service) transition(ctx context.Context, id int64, action string, from 
 				return err
 			}
 		}
-		if err := tx.Audit(ctx, action, "campaign", id, map[string]string{"status": c.Status}, map[string]string{"status": to}); err != nil {
-			return err
-		}
-		c, err = tx.FindCampaign(ctx, id, false)
-		return err
+		return tx.Audit(ctx, action, "campaign", id, map[string]string{"status": c.Status}, map[string]string{"status": to})
 	})
-	return c, err
 }
 
 // checkReady checks a campaign about to start (or be scheduled) as its
