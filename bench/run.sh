@@ -3,19 +3,22 @@
 #   1. import N people (default 1,000,000) from a generated CSV into SQLite:
 #      seconds, rows/s, peak resident memory (/usr/bin/time -v);
 #      optionally (KILL9=1) kill -9 the import half way and resume it;
+#      optionally (FLOOR=1) the same SQLite work without Pivand, in the
+#      pure-Go and the C SQLite (bench/sqlfloor; C needs the sqlite3 command);
 #   2. export them all as CSV;
 #   3. GET one contact by id over HTTP against a real `pivand serve`:
 #      req/s and latency percentiles (bench/httpload, loopback only);
 #   4. search: through the service (bench/searchbench) and over HTTP;
 #   5. resident memory of the server: idle, and after the load.
 #
-# Usage: bench/run.sh            (N=1000000 WORK=/tmp/pivand-bench.XXXX PORT=18080 KILL9=0)
+# Usage: bench/run.sh            (N=1000000 WORK=/tmp/pivand-bench.XXXX PORT=18080 KILL9=0 FLOOR=0)
 # Everything is written under $WORK; nothing outside it is touched.
 set -euo pipefail
 
 N=${N:-1000000}
 PORT=${PORT:-18080}
 KILL9=${KILL9:-0}
+FLOOR=${FLOOR:-0}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-$(mktemp -d /tmp/pivand-bench.XXXXXX)}
 BIN=$WORK/bin
@@ -33,7 +36,8 @@ go version
 
 say "build"
 (cd "$ROOT" && go build -o "$BIN/pivand" ./cmd/pivand && go build -o "$BIN/gencsv" ./bench/gencsv &&
-	go build -o "$BIN/httpload" ./bench/httpload && go build -o "$BIN/searchbench" ./bench/searchbench)
+	go build -o "$BIN/httpload" ./bench/httpload && go build -o "$BIN/searchbench" ./bench/searchbench &&
+	go build -o "$BIN/sqlfloor" ./bench/sqlfloor)
 
 say "generate $N people as CSV"
 [ -f "$CSV" ] || "$BIN/gencsv" -n "$N" -seed 1 -out "$CSV"
@@ -55,6 +59,12 @@ cat "$WORK/import.txt"
 grep -E 'Resuming' "$WORK/import-time.txt" || true
 grep -E 'Elapsed|Maximum resident|User time|System time' "$WORK/import-time.txt"
 ls -l "$DATA"
+
+if [ "$FLOOR" = 1 ]; then
+	say "the import's SQLite work alone (bench/sqlfloor)"
+	"$BIN/sqlfloor" -from "$DATA/pivand.db" -dir "$WORK"
+	rm -f "$WORK/go.db"* "$WORK/c.db"*
+fi
 
 say "export all as CSV"
 start=$(date +%s.%N)
