@@ -256,7 +256,16 @@ func printImportSummary(ctx context.Context, env *environment, svc *contact.Serv
 	if len(ps) == 0 {
 		return nil
 	}
-	fmt.Fprintf(w, "Problems (first %d of %s):\n", len(ps), thousands(total))
+	// total counts rows; a row can have a problem in each of its fields.
+	rowsWord := "rows"
+	if total == 1 {
+		rowsWord = "row"
+	}
+	if len(ps) < showN {
+		fmt.Fprintf(w, "Problems on %s %s:\n", thousands(total), rowsWord)
+	} else {
+		fmt.Fprintf(w, "Problems on %s %s (the first %d; --problems N lists more):\n", thousands(total), rowsWord, len(ps))
+	}
 	for _, p := range ps {
 		line := "  " + p.String()
 		if p.Kind == contact.ProblemDuplicate && p.ContactID != 0 && !strings.Contains(p.Message, strconv.FormatInt(p.ContactID, 10)) {

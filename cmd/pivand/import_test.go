@@ -70,8 +70,14 @@ func TestImportCommand(t *testing.T) {
 
 	code, out, errs := pivand(t, noenv, "import", "contacts", "--data", dir, "--dry-run", csv)
 	if code != 0 || !strings.Contains(out, "Dry run #1 of people.csv: done") || !strings.Contains(out, "would create") ||
-		!strings.Contains(out, "line 6: email: Same email as line 2") || !strings.Contains(out, "line 5: Email:") {
+		!strings.Contains(out, "line 6: email: Same email as line 2") || !strings.Contains(out, "line 5: Email:") ||
+		!strings.Contains(out, "Problems on 2 rows:\n") {
 		t.Fatalf("dry run: %d\n%s\n%s", code, out, errs)
+	}
+	// Fewer problems listed than there are: the header says so.
+	code, out, errs = pivand(t, noenv, "import", "contacts", "--data", dir, "--dry-run", "--problems", "1", "--new", csv)
+	if code != 0 || !strings.Contains(out, "Problems on 2 rows (the first 1; --problems N lists more):\n") || strings.Contains(out, "line 6:") {
+		t.Fatalf("dry run, one problem listed: %d\n%s\n%s", code, out, errs)
 	}
 	if code, out, _ := pivand(t, noenv, "export", "contacts", "--data", dir); code != 0 || strings.Count(out, "\n") != 1 {
 		t.Fatalf("a dry run wrote people: %s", out)

@@ -587,7 +587,7 @@ type importPage struct {
 	Live        importLive
 	Settings    []choice       // the options, translated (Label: what, Value: the choice)
 	Mapping     []importColumn // the columns that are imported, with translated fields
-	Problems    []contact.ImportProblem
+	Problems    []problemView
 	Truncated   bool // more problems happened than were kept
 	NextProblem string
 	FirstPage   string
@@ -718,7 +718,7 @@ func (s *server) handleImportShow(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		}
-		d.Problems = ps
+		d.Problems = problemViews(p, ps)
 		d.Truncated = im.Problems >= contact.MaxImportProblems && int64(im.Problems) < im.Errors+im.Duplicates
 		self := "/contacts/imports/" + strconv.FormatInt(im.ID, 10)
 		if next != "" {
