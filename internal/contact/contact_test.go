@@ -79,6 +79,9 @@ func TestContacts(t *testing.T) {
 			_, err = svc.CreateContact(sys, person("A", "B", []string{"x@", "ok@example.com"}, []string{"12"}), true)
 			fieldErr(t, err, "emails[0]")
 			fieldErr(t, err, "phones[0]")
+			if msg := crm.ErrorFields(err)["phones[0]"]; msg != `"12" is not a phone number: "12" is too short.` {
+				t.Errorf("phone message %q", msg)
+			}
 			owner := int64(424242)
 			_, err = svc.CreateContact(sys, &crm.Contact{FirstName: "A", OwnerID: &owner}, true)
 			fieldErr(t, err, "owner_id")

@@ -245,7 +245,7 @@ func normalizePhones(v *crm.Validation, field string, in []crm.Labeled, region s
 			val, err = text.NormalizePhone(p.Value, region)
 		}
 		if err != nil {
-			v.Add(fmt.Sprintf("%s[%d]", field, i), "%q is not a phone number: %v", p.Value, err)
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "%q is not a phone number: %s.", p.Value, strings.TrimPrefix(err.Error(), "phone: "))
 			continue
 		}
 		if !slices.ContainsFunc(out, func(x crm.Labeled) bool { return x.Value == val }) {

@@ -351,7 +351,7 @@ func Value(f *crm.CustomField, val any, region string) (any, error) {
 		}
 		p, err := text.NormalizePhone(s, region)
 		if err != nil {
-			return nil, fieldError(fmt.Sprintf("%q is not a phone number: %v", s, err))
+			return nil, fieldError(fmt.Sprintf("%q is not a phone number: %s.", s, strings.TrimPrefix(err.Error(), "phone: ")))
 		}
 		return p, nil
 	case crm.FieldURL:
