@@ -8,17 +8,24 @@ import (
 	"github.com/pivand/pivand/internal/crm"
 )
 
-// modules lists the parts of Pivand that later versions add, by catalog
-// key. The dashboard says plainly that they are not installed yet; a
-// module removes its line when it lands.
-var modulesNotInstalled = []string{
-	"module.contacts",
-	"module.sales",
-	"module.service",
-	"module.marketing",
-	"module.club",
-	"module.automation",
-	"module.reports",
+// modules are the parts of Pivand that came after the foundations, by
+// catalog key, where each starts, whether this server has it, and what a
+// user needs to open it. The dashboard lists the ones the user can open
+// as installed and, plainly, the ones this server lacks as not installed;
+// a module the user may not open is left out.
+var modules = []struct {
+	key  string
+	href string
+	on   func(s *server) bool
+	perm crm.Permission
+}{
+	{"module.contacts", "/contacts", func(s *server) bool { return s.contacts != nil }, crm.PermContactsRead},
+	{"module.sales", "/sales", func(s *server) bool { return s.sales != nil }, crm.PermSalesRead},
+	{"module.service", "/service", func(s *server) bool { return s.desk != nil }, crm.PermServiceRead},
+	{"module.marketing", "/campaigns", func(s *server) bool { return s.campaigns != nil }, crm.PermMarketingRead},
+	{"module.club", "/club", func(s *server) bool { return s.club != nil }, crm.PermClubRead},
+	{"module.automation", "/automation", func(s *server) bool { return s.workflows != nil }, crm.PermAutomation},
+	{"module.reports", "/reports", func(s *server) bool { return s.reports != nil }, crm.PermReportsRead},
 }
 
 type dashboardPage struct {
@@ -49,24 +56,22 @@ func (s *server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st := state(r)
 	u := st.user
-	d := &dashboardPage{base: s.page(r, "dashboard.title"), Today: time.Now(), NotInstalled: modulesNotInstalled}
+	d := &dashboardPage{base: s.page(r, "dashboard.title"), Today: time.Now()}
 	d.Greeting = greeting(st.p.In(d.Today).Hour())
+	for _, m := range modules {
+		switch {
+		case !m.on(s):
+			d.NotInstalled = append(d.NotInstalled, m.key)
+		case u.Can(m.perm):
+			d.Installed = append(d.Installed, installedModule{Key: m.key, Href: m.href})
+		}
+	}
 	if s.contacts != nil {
-		d.NotInstalled = slices.DeleteFunc(slices.Clone(modulesNotInstalled), func(k string) bool { return k == "module.contacts" })
-		d.Installed = []installedModule{{Key: "module.contacts", Href: "/contacts"}}
 		var err error
 		if d.Work, err = s.workSummary(r); err != nil {
 			s.renderError(w, r, err)
 			return
 		}
-	}
-	if s.sales != nil && u.Can(crm.PermSalesRead) {
-		d.NotInstalled = slices.DeleteFunc(slices.Clone(d.NotInstalled), func(k string) bool { return k == "module.sales" })
-		d.Installed = append(d.Installed, installedModule{Key: "module.sales", Href: "/sales"})
-	}
-	if s.reports != nil {
-		d.NotInstalled = slices.DeleteFunc(slices.Clone(d.NotInstalled), func(k string) bool { return k == "module.reports" })
-		d.Installed = append(d.Installed, installedModule{Key: "module.reports", Href: "/reports"})
 	}
 
 	teams, err := s.auth.ListTeams(ctx)

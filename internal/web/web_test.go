@@ -623,9 +623,9 @@ func TestTemplateKeysExist(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range modulesNotInstalled {
-		if !locale.HasKey(k) {
-			t.Errorf("modules: unknown key %q", k)
+	for _, m := range modules {
+		if !locale.HasKey(m.key) {
+			t.Errorf("modules: unknown key %q", m.key)
 		}
 	}
 	for _, code := range []string{crm.ECONFLICT, crm.EINVALID, crm.ENOTFOUND, crm.EUNAUTHORIZED, crm.EFORBIDDEN,
