@@ -137,6 +137,11 @@ var salesFuncs = template.FuncMap{
 		return strings.Join(names, p.T("sales.list_sep"))
 	},
 	"list2": func(a, b string) []string { return []string{a, b} },
+	// salesSum adds two amounts: the lines before their discounts.
+	"salesSum": func(a, b int64) int64 { return a + b },
+	// salesIsolate keeps a name or an amount put into a sentence from
+	// reordering it on a right-to-left page (a first-strong isolate).
+	"salesIsolate": isolate,
 	// ltr isolates a left-to-right code (a tax ID, "411-1234-5678") in a
 	// message, so a right-to-left page does not reorder its parts.
 	"ltr": func(s string) string { return "\u2066" + s + "\u2069" },

@@ -80,6 +80,17 @@ func (s *server) salesCurrency(r *http.Request) string {
 	return "USD"
 }
 
+// dealCurrency is the currency new products and leads start with: the
+// first pipeline's, which deals take when none is given (so a product
+// or a lead made in English in a rial shop is in rials too); the
+// language's when there is no pipeline yet.
+func (s *server) dealCurrency(r *http.Request) string {
+	if ps, err := s.sales.Pipelines(r.Context()); err == nil && len(ps) > 0 && ps[0].Currency != "" {
+		return ps[0].Currency
+	}
+	return s.salesCurrency(r)
+}
+
 func (s *server) handleBoard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := state(r).p

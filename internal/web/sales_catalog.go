@@ -23,7 +23,7 @@ type productsPage struct {
 }
 
 func (s *server) handleProductIndex(w http.ResponseWriter, r *http.Request) {
-	s.renderProducts(w, r, http.StatusOK, form{Values: map[string]string{"currency": s.salesCurrency(r)}})
+	s.renderProducts(w, r, http.StatusOK, form{Values: map[string]string{"currency": s.dealCurrency(r)}})
 }
 
 func (s *server) renderProducts(w http.ResponseWriter, r *http.Request, status int, f form) {

@@ -152,16 +152,23 @@ func forecastCharts(p *locale.Printer, f *sales.Forecast) []forecastChart {
 		labels := make([]string, len(f.Months))
 		weighted := chart.Series{Name: p.T("sales.forecast.weighted")}
 		value := chart.Series{Name: p.T("sales.forecast.value")}
+		dated := false
 		for i, m := range f.Months {
 			labels[i] = monthName(p, f.Calendar, m)
 			var wv, vv int64
 			for _, a := range f.Totals.Cells[i] {
 				if a.Currency == cur {
 					wv, vv = a.Weighted, a.Value
+					dated = dated || a.Count > 0
 				}
 			}
 			weighted.Values = append(weighted.Values, major(wv, cur))
 			value.Values = append(value.Values, major(vv, cur))
+		}
+		if !dated {
+			// Only overdue or undated deals in this currency: an empty
+			// chart would say nothing; the table below has them.
+			continue
 		}
 		c := chart.Bar{Common: chart.Common{ID: "forecast-" + strings.ToLower(cur), Title: p.T("sales.forecast.chart", "currency", cur),
 			Desc: p.T("sales.forecast.chart_desc"), RTL: rtl, Format: func(v float64) string { return compact(p, v) }},

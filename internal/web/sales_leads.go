@@ -108,7 +108,7 @@ type leadFormPage struct {
 var leadFormFields = []string{"first_name", "last_name", "email", "phone", "company_name", "job_title", "source", "status", "owner_id", "value", "currency", "notes"}
 
 func (s *server) handleLeadNew(w http.ResponseWriter, r *http.Request) {
-	f := form{Values: map[string]string{"owner_id": strconv.FormatInt(state(r).user.ID, 10), "status": crm.LeadNew, "currency": s.salesCurrency(r)}}
+	f := form{Values: map[string]string{"owner_id": strconv.FormatInt(state(r).user.ID, 10), "status": crm.LeadNew, "currency": s.dealCurrency(r)}}
 	s.renderLeadForm(w, r, http.StatusOK, nil, f)
 }
 
