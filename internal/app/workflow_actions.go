@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -243,11 +242,10 @@ func withTag(tags []string, tag string, add bool) ([]string, bool) {
 
 func (w workflowActions) Tag(ctx context.Context, t workflow.Target, tag string, add bool) (string, error) {
 	a := w.a
-	verb := "Added"
+	done := workflow.Say("tag_added", "tag", tag)
 	if !add {
-		verb = "Removed"
+		done = workflow.Say("tag_removed", "tag", tag)
 	}
-	done := fmt.Sprintf("%s the tag %q.", verb, tag)
 	// retag writes a record's tags with tag added or removed, unless
 	// they are already so.
 	retag := func(tags []string, write func([]string) error) (string, error) {

@@ -46,6 +46,9 @@ func wfArg(p *locale.Printer, name, v string) string {
 	case "detail":
 		return wfSay(p, v).Text
 	case "event":
+		if k := "workflows.event." + v; p.Has(k) {
+			return p.T(k)
+		}
 		if k := "workflows.trigger." + strings.ReplaceAll(v, ".", "_"); p.Has(k) {
 			return p.T(k)
 		}
@@ -62,7 +65,7 @@ func wfArg(p *locale.Printer, name, v string) string {
 			return p.T(k)
 		}
 		return v
-	case "title", "subject", "value", "who", "to", "member":
+	case "title", "subject", "value", "who", "to", "member", "tag":
 		return v // as typed
 	}
 	return p.Digits(v)

@@ -150,7 +150,7 @@ func TestWorkflowBrowser(t *testing.T) {
 	runPage := path + "/runs/" + strconv.FormatInt(run.ID, 10)
 	do("run page", chromedp.Navigate(srv.URL+runPage))
 	body = eval(`document.body.innerText`)
-	for _, want := range []string{"Completed", "A deal is won (event ", "Thank the customer", "Awarded 100 points"} {
+	for _, want := range []string{"Completed", "A deal was won (event ", "Thank the customer", "Awarded 100 points"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("run page lacks %q:\n%s", want, body)
 		}

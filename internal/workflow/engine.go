@@ -84,6 +84,10 @@ func (s *Service) Subscribe(d *event.Dispatcher) {
 	d.Subscribe("workflows", triggerEvents, s.HandleEvent, event.SubscribeFromNow())
 }
 
+// TriggerEvents lists the event types that start runs (for the catalogs'
+// test: each has a name, "workflows.event.<type>").
+func TriggerEvents() []string { return slices.Clone(triggerEvents) }
+
 // RegisterJobs registers the step and schedule jobs.
 func (s *Service) RegisterJobs(r *jobs.Runner) {
 	r.Handle(JobStep, s.runStep)
@@ -175,8 +179,17 @@ func (s *Service) match(ctx context.Context, tx *store.Tx, t *Trigger, ev *crm.E
 				return "", 0, 0, false, rerr
 			}
 			to = rec.Fields[t.Field]
+			if v := rec.Fields[t.Field]; listFields[t.Field] {
+				l := []any{}
+				for _, x := range strings.Split(v, ",") {
+					if x != "" {
+						l = append(l, x)
+					}
+				}
+				to = l
+			}
 		}
-		ok = (t.From == "" || sameText(from, t.From)) && (t.To == "" || sameText(to, t.To))
+		ok = changeMatches(t, from, to)
 	case TriggerDealStage:
 		ok = ev.Type == crm.EventDealStageChanged && p.StageID == t.StageID && (t.PipelineID == 0 || p.PipelineID == t.PipelineID)
 	case TriggerDealWon:
@@ -211,13 +224,41 @@ func (s *Service) match(ctx context.Context, tx *store.Tx, t *Trigger, ev *crm.E
 
 func sameText(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b)) }
 
+// listFields are the fields whose values are lists: Record.Fields joins
+// them with commas.
+var listFields = map[string]bool{"tags": true, "emails": true, "phones": true, "memberships": true, "company_ids": true}
+
+// changeMatches reports whether a field's change from before to after
+// (JSON values) is the one t waits for. A list (tags, emails, …) changes
+// to a value when the value is added to it and from a value when it is
+// taken out of it, so "tags changed to vip" fires when vip is tagged
+// whatever other tags there are; other values (and a from or to with a
+// comma) compare whole, as text, case-insensitively.
+func changeMatches(t *Trigger, before, after any) bool {
+	bl, bList := before.([]any)
+	al, aList := after.([]any)
+	has := func(l []any, s string) bool {
+		return slices.ContainsFunc(l, func(x any) bool { return sameText(textOf(x), s) })
+	}
+	side := func(want string, is any, wasL, isL []any) bool {
+		switch {
+		case want == "":
+			return true
+		case (bList || aList) && !strings.Contains(want, ","):
+			return has(isL, want) && !has(wasL, want)
+		}
+		return sameText(textOf(is), want)
+	}
+	return side(t.From, before, al, bl) && side(t.To, after, bl, al)
+}
+
 // changeOf reads a field's values before and after the change an event
 // announced, from the audit entries written in the same transaction.
 // known is false when no entry holds the field.
-func changeOf(ctx context.Context, tx *store.Tx, object string, id int64, at time.Time, field string) (from, to string, known bool, err error) {
+func changeOf(ctx context.Context, tx *store.Tx, object string, id int64, at time.Time, field string) (from, to any, known bool, err error) {
 	cs, err := tx.AuditChangesAt(ctx, object, id, at)
 	if err != nil {
-		return "", "", false, err
+		return nil, nil, false, err
 	}
 	for _, c := range cs {
 		var before, after map[string]any
@@ -228,9 +269,9 @@ func changeOf(ctx context.Context, tx *store.Tx, object string, id int64, at tim
 		if !inB && !inA {
 			continue
 		}
-		return textOf(b), textOf(a), true, nil
+		return b, a, true, nil
 	}
-	return "", "", false, nil
+	return nil, nil, false, nil
 }
 
 // textOf writes a JSON value as the text triggers compare: numbers
@@ -860,6 +901,9 @@ func (s *Service) Start(ctx context.Context, id int64, in StartInput) (*StartRes
 	who := "someone"
 	if u := crm.UserFromContext(ctx); u != nil {
 		who = u.Name
+		if strings.TrimSpace(who) == "" {
+			who = u.Email // a user without a name (the first administrator)
+		}
 	}
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		w, err := tx.Workflow(ctx, id)

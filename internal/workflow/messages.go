@@ -55,6 +55,8 @@ var messages = map[string]string{
 	"field_set":       "Set {field} to “{value}”.",
 	"message_sent":    "Sent the {channel} to {to}.",
 	"list_added":      "Added to list {id}.",
+	"tag_added":       "Added the tag \"{tag}\".",
+	"tag_removed":     "Removed the tag \"{tag}\".",
 	"points_awarded":  "Awarded {n} points (member {member}; {available} available).",
 	"points_deducted": "Took {n} points (member {member}; {available} available).",
 	"ticket_made":     "Ticket {id} “{subject}”.",

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -283,6 +284,9 @@ func (s *Service) Publish(ctx context.Context, id, version int64) (*Workflow, er
 			return err
 		}
 		if err := Validate(&d, s.checker(ctx)); err != nil {
+			return err
+		}
+		if err := checkRefs(ctx, tx, &d); err != nil {
 			return err
 		}
 		v := &store.WorkflowVersionRow{WorkflowID: id, Definition: canonical(d), PublishedBy: crm.UserIDFromContext(ctx)}
@@ -589,4 +593,49 @@ func (s *Service) Retry(ctx context.Context, id int64) (*Run, error) {
 		return nil, err
 	}
 	return s.Run(ctx, id)
+}
+
+// checkRefs refuses a definition naming an inbound hook or an outgoing
+// webhook that does not exist (deleted, or a wrong id through the API):
+// its runs would only fail. Each is named by its path.
+func checkRefs(ctx context.Context, tx *store.Tx, d *Definition) error {
+	var v crm.Validation
+	missing := func(err error) bool { return crm.ErrorCode(err) == crm.ENOTFOUND }
+	if d.Trigger.Kind == TriggerWebhook {
+		if _, err := tx.InboundHook(ctx, d.Trigger.HookID); missing(err) {
+			v.Add("trigger.hook_id", "There is no inbound hook %d; choose another.", d.Trigger.HookID)
+		} else if err != nil {
+			return err
+		}
+	}
+	var walk func(path string, steps []Step) error
+	walk = func(path string, steps []Step) error {
+		for i, st := range steps {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if st.Kind == StepWebhook {
+				if _, _, err := tx.Webhook(ctx, st.SubscriptionID); missing(err) {
+					v.Add(p+".subscription_id", "There is no webhook %d; choose another.", st.SubscriptionID)
+				} else if err != nil {
+					return err
+				}
+			}
+			if err := walk(p+".then", st.Then); err != nil {
+				return err
+			}
+			if err := walk(p+".else", st.Else); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk("steps", d.Steps); err != nil {
+		return err
+	}
+	if err := v.Err(); err != nil {
+		if e, ok := err.(*crm.Error); ok {
+			e.Message = "The workflow is not valid."
+		}
+		return err
+	}
+	return nil
 }

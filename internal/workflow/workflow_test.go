@@ -276,6 +276,15 @@ func (e *env) contact(name string, tags ...string) int64 {
 	return c.ID
 }
 
+func (e *env) inboundHook(name string) int64 {
+	e.t.Helper()
+	h := &crm.InboundHook{Name: name, Active: true, TokenPrefix: name}
+	if err := e.db.Write(sys, func(tx *store.Tx) error { return tx.InsertInboundHook(sys, h, "hash-"+name) }); err != nil {
+		e.t.Fatal(err)
+	}
+	return h.ID
+}
+
 func (e *env) emit(ev crm.Event) {
 	e.t.Helper()
 	if err := e.db.Write(sys, func(tx *store.Tx) error { return tx.Emit(sys, &ev) }); err != nil {
@@ -790,15 +799,16 @@ func TestTriggerMatching(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ana := e.contact("Ana")
+		hook := e.inboundHook("shop")
 		e.settle()
 		cases := []struct {
 			trigger string
 			fire    crm.Event
 			miss    crm.Event
 		}{
-			{`{"kind": "webhook_received", "hook_id": 5}`,
-				crm.Event{Type: crm.EventWebhookReceived, SubjectType: "inbound_hook", SubjectID: 5, Payload: json.RawMessage(fmt.Sprintf(`{"hook_id": 5, "body": {"contact_id": %d}}`, ana))},
-				crm.Event{Type: crm.EventWebhookReceived, SubjectType: "inbound_hook", SubjectID: 6, Payload: json.RawMessage(fmt.Sprintf(`{"hook_id": 6, "body": {"contact_id": %d}}`, ana))}},
+			{fmt.Sprintf(`{"kind": "webhook_received", "hook_id": %d}`, hook),
+				crm.Event{Type: crm.EventWebhookReceived, SubjectType: "inbound_hook", SubjectID: hook, Payload: json.RawMessage(fmt.Sprintf(`{"hook_id": %d, "body": {"contact_id": %d}}`, hook, ana))},
+				crm.Event{Type: crm.EventWebhookReceived, SubjectType: "inbound_hook", SubjectID: hook + 1, Payload: json.RawMessage(fmt.Sprintf(`{"hook_id": %d, "body": {"contact_id": %d}}`, hook+1, ana))}},
 			{`{"kind": "tier_changed", "tier_id": 2}`,
 				crm.Event{Type: "club.tier_changed", SubjectType: "club_member", SubjectID: 9, ContactID: ana, Payload: json.RawMessage(`{"to_tier_id": 2}`)},
 				crm.Event{Type: "club.tier_changed", SubjectType: "club_member", SubjectID: 9, ContactID: ana, Payload: json.RawMessage(`{"to_tier_id": 1}`)}},
@@ -837,6 +847,88 @@ func TestTriggerMatching(t *testing.T) {
 			if _, err := e.svc.SetEnabled(sys, w.ID, false); err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+}
+
+// A field_changed trigger on a list (tags) "to" a value fires when the
+// value is added, whatever other tags the person has, and "from" a value
+// when it is taken out: "when a person is tagged vip".
+func TestFieldChangedListValues(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ana := e.contact("Ana", "wholesale")
+		e.settle()
+		tagged := e.publish("tagged vip", `{"trigger": {"kind": "field_changed", "object": "contact", "field": "tags", "to": "VIP"}, "reenrol": true, "max_runs_per_day": 10, "steps": [{"kind": "stop"}]}`)
+		untagged := e.publish("untagged vip", `{"trigger": {"kind": "field_changed", "object": "contact", "field": "tags", "from": "vip"}, "reenrol": true, "max_runs_per_day": 10, "steps": [{"kind": "stop"}]}`)
+		change := func(before, after []string) {
+			t.Helper()
+			err := e.db.Write(sys, func(tx *store.Tx) error {
+				if err := tx.Audit(sys, "contact.update", "contact", ana, map[string]any{"tags": before}, map[string]any{"tags": after}); err != nil {
+					return err
+				}
+				return tx.Emit(sys, &crm.Event{Type: crm.EventContactUpdated, SubjectType: "contact", SubjectID: ana, ContactID: ana,
+					Payload: json.RawMessage(`{"changed": ["tags"]}`)})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+			e.advance(time.Minute)
+		}
+		change([]string{"wholesale"}, []string{"wholesale", "vip"}) // tagged vip, among others
+		if n, m := len(e.runs(tagged.ID)), len(e.runs(untagged.ID)); n != 1 || m != 0 {
+			t.Fatalf("after tagging vip: %d tagged runs, %d untagged runs; want 1, 0", n, m)
+		}
+		change([]string{"wholesale", "vip"}, []string{"wholesale", "vip", "newsletter"}) // vip was there already
+		if n, m := len(e.runs(tagged.ID)), len(e.runs(untagged.ID)); n != 1 || m != 0 {
+			t.Fatalf("after another tag: %d tagged runs, %d untagged runs; want 1, 0", n, m)
+		}
+		change([]string{"wholesale", "vip", "newsletter"}, []string{"newsletter"}) // vip taken out
+		if n, m := len(e.runs(tagged.ID)), len(e.runs(untagged.ID)); n != 1 || m != 1 {
+			t.Fatalf("after untagging vip: %d tagged runs, %d untagged runs; want 1, 1", n, m)
+		}
+	})
+}
+
+// A run started by hand by a user without a name says who by email.
+func TestStartedByHandNamesUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ana := e.contact("Ana")
+		e.settle()
+		w := e.publish("by hand", `{"trigger": {"kind": "manual", "object": "contact"}, "steps": [{"kind": "stop"}]}`)
+		ctx := crm.NewContextWithUser(sys, &crm.User{ID: 1, Email: "admin@example.com", Role: crm.RoleAdmin, Active: true})
+		if _, err := e.svc.Start(ctx, w.ID, workflow.StartInput{RecordID: ana}); err != nil {
+			t.Fatal(err)
+		}
+		rs := e.runs(w.ID)
+		if len(rs) != 1 || rs[0].Reason != "Started by hand by admin@example.com" {
+			t.Fatalf("runs %+v; want one started by hand by admin@example.com", rs)
+		}
+	})
+}
+
+// Publishing refuses a workflow naming an inbound hook or an outgoing
+// webhook that does not exist (deleted, a wrong id): its runs would only
+// fail. Each is named by its path.
+func TestPublishRefusesMissingHooks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		hook := e.inboundHook("shop")
+		w, err := e.svc.Create(sys, workflow.Input{Name: "refs", Definition: json.RawMessage(fmt.Sprintf(`{"trigger": {"kind": "webhook_received", "hook_id": %d},
+			"steps": [{"kind": "branch", "if": {"match": "all", "conditions": [{"field": "tags", "op": "has_any", "value": ["vip"]}]},
+				"then": [{"kind": "call_webhook", "subscription_id": 999}]}]}`, hook+1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Publish(sys, w.ID, w.Version)
+		fs := crm.ErrorFields(err)
+		if crm.ErrorCode(err) != crm.EINVALID || fs["trigger.hook_id"] == "" || fs["steps[0].then[0].subscription_id"] == "" {
+			t.Fatalf("publish: %v %v; want invalid trigger.hook_id and steps[0].then[0].subscription_id", err, fs)
+		}
+		if got, _ := e.svc.Get(sys, w.ID); got.Published != nil || got.Status != workflow.StatusDraft {
+			t.Fatalf("published anyway: %+v", got)
 		}
 	})
 }
