@@ -45,7 +45,7 @@ func (s *Service) PreviewVariant(ctx context.Context, id, contactID int64, lang 
 		if err != nil {
 			return err
 		}
-		data := Sample()
+		var data Data
 		p = &Preview{ContactID: contactID}
 		var rd *crm.RecipientData
 		if contactID > 0 {
@@ -60,7 +60,9 @@ func (s *Service) PreviewVariant(ctx context.Context, id, contactID int64, lang 
 			lang = c.DefaultLanguage
 		}
 		p.Language = lang
-		if rd != nil {
+		if rd == nil {
+			data = SampleIn(lang)
+		} else {
 			data = DataFor(rd, lang, "COUPON-PREVIEW", s.opts.BaseURL+"/c/u/preview")
 			r := &sender{s: s, c: c, st: st}
 			kind, addr := address(c.Channel, rd)

@@ -156,3 +156,50 @@ func TestSendSMS(t *testing.T) {
 		}
 	})
 }
+
+// TestPreviewSampleLanguage: a preview without a person (sample data)
+// writes the sample's points in the digits of the preview's language and
+// its name in that language's script, as a real recipient would see them
+// (a Persian SMS preview read "Sara عزیز، 1250 امتیاز").
+func TestPreviewSampleLanguage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, campaign.Options{})
+		c, err := f.svc.Create(sys, campaign.Input{Name: "Sample", Channel: "sms", Content: map[string]crm.CampaignContent{
+			"en": {SMS: "Hi {{.FirstName}}, {{.Points}} points"},
+			"fa": {SMS: "سلام {{.FirstName}}، {{.Points}} امتیاز"},
+			"ar": {SMS: "مرحبا {{.FirstName}}، {{.Points}} نقطة"},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for lang, want := range map[string]string{"en": "Hi Sara, 1250 points", "fa": "سلام سارا، ۱۲۵۰ امتیاز", "ar": "مرحبا سارة، ١٢٥٠ نقطة"} {
+			p, err := f.svc.Preview(sys, c.ID, 0, lang)
+			if err != nil || p.Language != lang || p.SMS != want {
+				t.Errorf("%s: preview %q %v, want %q", lang, p.SMS, err, want)
+			}
+		}
+	})
+}
+
+// TestRTLEmailBody: a Persian or Arabic HTML body that sets no direction
+// is sent right to left (mail clients show a bare fragment left-aligned);
+// one that sets its own, and other languages, are left as written.
+func TestRTLEmailBody(t *testing.T) {
+	for _, tc := range []struct{ lang, html, want string }{
+		{"fa", `<p>سلام {{.FirstName}}</p>`, `<div dir="rtl" lang="fa"><p>سلام سارا</p></div>`},
+		{"ar", `<HTML><body><p>{{.FirstName}}</p></body></HTML>`, `<HTML dir="rtl" lang="ar"><body><p>سارة</p></body></HTML>`},
+		{"fa", `<body style="margin:0"><p>{{.FirstName}}</p></body>`, `<body dir="rtl" lang="fa" style="margin:0"><p>سارا</p></body>`},
+		{"fa", `<div dir="ltr">{{.FirstName}}</div>`, `<div dir="ltr">سارا</div>`},
+		{"en", `<p>Hi {{.FirstName}}</p>`, `<p>Hi Sara</p>`},
+	} {
+		var v crm.Validation
+		c := campaign.Compile("email", tc.lang, crm.CampaignContent{Subject: "s", HTML: tc.html}, &v)
+		if err := v.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Render(campaign.SampleIn(tc.lang))
+		if err != nil || r.HTML != tc.want {
+			t.Errorf("%s %s: %q %v, want %q", tc.lang, tc.html, r.HTML, err, tc.want)
+		}
+	}
+}

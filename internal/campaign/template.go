@@ -59,12 +59,15 @@ type Compiled struct {
 	HTML    *htemplate.Template
 	Text    *ttemplate.Template
 	SMS     *ttemplate.Template
+	// Lang is the content's language: an HTML body in Persian or Arabic
+	// that does not set its direction is sent right to left.
+	Lang string
 }
 
 // Compile parses and checks one language's content for a channel. Errors
 // name the field (content.<lang>.subject …) and the line.
 func Compile(channel, lang string, c crm.CampaignContent, v *crm.Validation) *Compiled {
-	out := &Compiled{}
+	out := &Compiled{Lang: lang}
 	field := func(name string) string { return "content." + lang + "." + name }
 	text := func(name, src string, required bool) *ttemplate.Template {
 		if strings.TrimSpace(src) == "" {
@@ -259,6 +262,19 @@ func Sample() Data {
 		Points: "1250", Coupon: "SPRING-7KQ4", UnsubscribeURL: "https://example.com/u/sample"}
 }
 
+// SampleIn is the sample data of a preview in lang: a name in its script
+// and the points in its digits, as a recipient of that language would get.
+func SampleIn(lang string) Data {
+	r := &crm.RecipientData{FirstName: "Sara", LastName: "Rezaei", Email: "sara@example.com", Phone: "+989121234567", Points: 1250}
+	switch lang {
+	case "fa":
+		r.FirstName, r.LastName = "سارا", "رضایی"
+	case "ar":
+		r.FirstName, r.LastName = "سارة", "الأحمد"
+	}
+	return DataFor(r, lang, Sample().Coupon, Sample().UnsubscribeURL)
+}
+
 // DataFor builds a recipient's template data in their language.
 func DataFor(r *crm.RecipientData, lang, coupon, unsubscribe string) Data {
 	name := strings.TrimSpace(r.FirstName + " " + r.LastName)
@@ -303,7 +319,7 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 		if err := c.HTML.Execute(&b, d); err != nil {
 			return r, cleanErr(err)
 		}
-		r.HTML = b.String()
+		r.HTML = rtlHTML(c.Lang, b.String())
 		b.Reset()
 	}
 	if c.SMS != nil {
@@ -313,4 +329,29 @@ func (c *Compiled) Render(d Data) (Rendered, error) {
 		r.SMS = b.String()
 	}
 	return r, nil
+}
+
+// rtlHTML gives an HTML body in Persian or Arabic its direction when it
+// sets none (mail clients otherwise show it left to right): a fragment is
+// wrapped in a right-to-left block, a whole document gets dir on <html>,
+// else on <body>.
+func rtlHTML(lang, html string) string {
+	if (lang != "fa" && lang != "ar") || strings.Contains(strings.ToLower(html), "dir=") {
+		return html
+	}
+	attr := ` dir="rtl" lang="` + lang + `"`
+	lower := []byte(html) // ASCII letters lowered: the same byte offsets as html
+	for i, c := range lower {
+		if 'A' <= c && c <= 'Z' {
+			lower[i] = c + 'a' - 'A'
+		}
+	}
+	for _, tag := range []string{"<html", "<body"} {
+		if i := strings.Index(string(lower), tag); i >= 0 {
+			if j := i + len(tag); j < len(html) && (html[j] == '>' || html[j] == ' ' || html[j] == '\t' || html[j] == '\n' || html[j] == '\r') {
+				return html[:j] + attr + html[j:]
+			}
+		}
+	}
+	return "<div" + attr + ">" + html + "</div>"
 }

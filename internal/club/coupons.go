@@ -345,6 +345,9 @@ func (s *Service) ValidateCoupon(ctx context.Context, in CouponCheck) (*CouponVe
 	}
 	var out CouponVerdict
 	err := s.read(ctx, func(tx *store.Tx) error {
+		if err := personExists(ctx, tx, in.ContactID); err != nil {
+			return err
+		}
 		c, err := tx.ClubCouponByCode(ctx, in.Code)
 		if crm.ErrorCode(err) == crm.ENOTFOUND {
 			out = CouponVerdict{Reason: "unknown"}
@@ -369,7 +372,26 @@ func (s *Service) ValidateCoupon(ctx context.Context, in CouponCheck) (*CouponVe
 		}
 		return nil
 	})
-	return &out, err
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// personExists refuses a check or use for a person who is not in the
+// CRM (a mistyped number must not count as a stranger with no uses, which
+// would let a per-person limit pass).
+func personExists(ctx context.Context, tx *store.Tx, contactID int64) error {
+	if contactID == 0 {
+		return nil
+	}
+	if _, err := tx.ClubContact(ctx, contactID); err != nil {
+		if crm.ErrorCode(err) == crm.ENOTFOUND {
+			return fieldError("contact_id", "There is no person %d.", contactID)
+		}
+		return err
+	}
+	return nil
 }
 
 var errReplay = errors.New("club: replay")
@@ -387,6 +409,9 @@ func (s *Service) RedeemCoupon(ctx context.Context, in CouponCheck) (*CouponUse,
 	}
 	var out *CouponUse
 	err := s.write(ctx, func(tx *store.Tx) error {
+		if err := personExists(ctx, tx, in.ContactID); err != nil {
+			return err
+		}
 		c, err := tx.ClubCouponByCode(ctx, in.Code)
 		if crm.ErrorCode(err) == crm.ENOTFOUND {
 			return couponRefused("unknown")

@@ -300,3 +300,31 @@ func TestRewardValidity(t *testing.T) {
 		e.check()
 	})
 }
+
+// TestCouponUnknownPerson: a check or use for a person who does not exist
+// (a mistyped member number read as a contact number at the till) is
+// refused on contact_id, not judged as a stranger with no uses, which let
+// a per-person limit pass.
+func TestCouponUnknownPerson(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		if _, err := e.svc.CreateCoupon(e.ctx, club.CouponInput{Code: "ONCE", Kind: club.CouponPercent, Value: 10, PerMemberLimit: 1}); err != nil {
+			t.Fatal(err)
+		}
+		in := club.CouponCheck{Code: "ONCE", Amount: 50_00, Currency: "USD", ContactID: 5628577397}
+		if v, err := e.svc.ValidateCoupon(e.ctx, in); crm.ErrorCode(err) != crm.EINVALID || crm.ErrorFields(err)["contact_id"] == "" {
+			t.Errorf("validate for nobody: %+v %v, want 422 on contact_id", v, err)
+		}
+		if u, err := e.svc.RedeemCoupon(e.ctx, in); crm.ErrorCode(err) != crm.EINVALID || crm.ErrorFields(err)["contact_id"] == "" {
+			t.Errorf("redeem for nobody: %+v %v, want 422 on contact_id", u, err)
+		}
+		// A real person still can, once.
+		in.ContactID = e.person("Real", "fa", "")
+		if v, err := e.svc.ValidateCoupon(e.ctx, in); err != nil || !v.Valid {
+			t.Fatalf("validate: %+v %v", v, err)
+		}
+		if _, err := e.svc.RedeemCoupon(e.ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

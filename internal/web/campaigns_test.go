@@ -425,3 +425,19 @@ func TestCampaignScheduleFlow(t *testing.T) {
 		}
 	})
 }
+
+// TestCampaignPreviewPersonInputStyled: the preview's person box is a text
+// input, so the form styles reach it (without a type it was a bare, tiny
+// box beside the styled selects).
+func TestCampaignPreviewPersonInputStyled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ca := newCampaignApp(t, db)
+		c := ca.client(t)
+		c.signIn("admin@example.com")
+		r := c.post("/campaigns", "/campaigns/new", campaignForm)
+		mustStatus(t, r, http.StatusSeeOther)
+		page := c.get(strings.Split(r.location(), "?")[0])
+		mustStatus(t, page, http.StatusOK)
+		mustContain(t, page, `id="pv-contact" name="contact" type="text"`)
+	})
+}

@@ -325,3 +325,31 @@ func TestClubJoin(t *testing.T) {
 		mustStatus(t, v.get("/join/"+pid), http.StatusNotFound)
 	})
 }
+
+// TestClubCouponCheckUnknownPerson: at the counter, a member number with a
+// typo (its check digit fails, so it is read as a contact number of nobody)
+// is refused on the person field, instead of the code being judged valid for
+// a stranger with no uses.
+func TestClubCouponCheckUnknownPerson(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	app := newClubApp(t, db)
+	c := app.client(t)
+	c.signIn("support@example.com")
+	if _, err := app.club.CreateCoupon(context.Background(), club.CouponInput{Code: "ONCE", Kind: club.CouponPercent, Value: 10, PerMemberLimit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	typo := []byte(app.member.Number) // typed without spaces, as a till does
+	last := len(typo) - 1
+	typo[last] = '0' + (typo[last]-'0'+1)%10
+	for _, use := range []string{"", "1"} {
+		r := c.post("/club/coupons/check", "/club/coupons", url.Values{"code": {"once"}, "amount": {"120000"}, "currency": {"IRR"},
+			"person": {string(typo)}, "use": {use}})
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="chk-person-error"`)
+		for _, bad := range []string{"The code is valid", "Used:", locale.MissingMark} {
+			if strings.Contains(r.body, bad) {
+				t.Errorf("use=%q: the page says %q", use, bad)
+			}
+		}
+	}
+}

@@ -179,3 +179,22 @@ func TestOrderWorkflow(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderCustomerNameIsolated: the order page's line "name · date" keeps
+// a Persian or Arabic customer name in its own direction, so on an English
+// page the date after it is not reordered ("19:09 05-12-2026").
+func TestOrderCustomerNameIsolated(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		app, _ := newOrderTestApp(t, db)
+		app.createUser("admin@example.com", crm.RoleAdmin)
+		c := app.client(t)
+		c.signIn("admin@example.com")
+		form := url.Values{"customer": {"۰۹۱۲ ۳۴۵ ۶۷۸۹"}, "first_name": {"ستاره"}, "last_name": {"پورمحمدی"}, "channel": {"in_store"},
+			"currency": {"USD"}, "token": {"tok-bidi"}, "lines.0.name": {"Mug"}, "lines.0.unit_price": {"4"}}
+		r := c.post("/orders", "/orders/new", form)
+		mustStatus(t, r, http.StatusSeeOther)
+		page := c.get(r.location())
+		mustStatus(t, page, http.StatusOK)
+		mustContain(t, page, "<bdi>ستاره پورمحمدی</bdi></a>")
+	})
+}
