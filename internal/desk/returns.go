@@ -72,8 +72,15 @@ func (s *Service) CreateReturn(ctx context.Context, ticketID int64, in ReturnInp
 				return fieldErr(crm.EINVALID, "order_line_id", "Order line %d does not exist.", in.OrderLineID)
 			case t.ContactID != 0 && line.ContactID != t.ContactID:
 				return fieldErr(crm.EINVALID, "order_line_id", "Order line %d is on order %d of another customer.", in.OrderLineID, line.OrderID)
-			case in.Quantity > line.Quantity-line.ReturnedQuantity:
-				return fieldErr(crm.EINVALID, "quantity", "Order line %d has %d left to return.", in.OrderLineID, line.Quantity-line.ReturnedQuantity)
+			}
+			// Items already asked for by requests not yet settled are not
+			// left to return either.
+			asked, err := tx.OpenReturnQuantity(ctx, in.OrderLineID)
+			if err != nil {
+				return err
+			}
+			if left := max(line.Quantity-line.ReturnedQuantity-asked, 0); in.Quantity > left {
+				return fieldErr(crm.EINVALID, "quantity", "Order line %d has %d left to return.", in.OrderLineID, left)
 			}
 			r.OrderID, r.OrderLineID, r.SKU = line.OrderID, line.LineID, line.SKU
 			if r.Product == "" {

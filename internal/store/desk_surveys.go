@@ -277,6 +277,14 @@ func (tx *Tx) FindOrderLineRef(ctx context.Context, lineID int64) (OrderLineRef,
 	return r, err == nil, tx.db.wrap("order line", err)
 }
 
+// OpenReturnQuantity is how many items of an order line the return
+// requests not yet settled ask for.
+func (tx *Tx) OpenReturnQuantity(ctx context.Context, lineID int64) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(quantity), 0) FROM desk_returns WHERE order_line_id = ? AND resolution = ''`, lineID).Scan(&n)
+	return n, tx.db.wrap("open return quantity", err)
+}
+
 // ContactOrderLines returns the lines of a person's latest orders (newest
 // order first), for the return form's choice.
 func (tx *Tx) ContactOrderLines(ctx context.Context, contactID int64, limit int) ([]OrderLineRef, error) {

@@ -125,11 +125,16 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 // not empty, names a notice.* catalog key shown on the next page.
 func redirect(w http.ResponseWriter, r *http.Request, path, notice string) {
 	if notice != "" {
+		// The notice goes into the query, before any #fragment.
+		base, frag, hasFrag := strings.Cut(path, "#")
 		sep := "?"
-		if strings.Contains(path, "?") {
+		if strings.Contains(base, "?") {
 			sep = "&"
 		}
-		path += sep + "notice=" + notice
+		path = base + sep + "notice=" + notice
+		if hasFrag {
+			path += "#" + frag
+		}
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }

@@ -154,6 +154,7 @@ func ticketStatusClass(status string) string {
 var serviceFuncs = template.FuncMap{
 	"ticketStatusClass": ticketStatusClass,
 	"serviceDuration":   func(p *locale.Printer, d time.Duration) string { return serviceDuration(p, d) },
+	"workingDuration":   workingDuration,
 	"slaClass": func(status string) string {
 		switch status {
 		case crm.SLAHit:
@@ -185,12 +186,26 @@ var serviceFuncs = template.FuncMap{
 
 // serviceDuration shows a duration in days, hours and minutes.
 func serviceDuration(p *locale.Printer, d time.Duration) string {
+	return formatServiceDuration(p, d, true)
+}
+
+// workingDuration shows working time (SLA targets, what is left of a
+// paused timer) in hours and minutes: a "day" of 24 working hours would
+// read as one day when it is three of an eight-hour calendar.
+func workingDuration(p *locale.Printer, d time.Duration) string {
+	return formatServiceDuration(p, d, false)
+}
+
+func formatServiceDuration(p *locale.Printer, d time.Duration, withDays bool) string {
 	neg := d < 0
 	if neg {
 		d = -d
 	}
 	m := int64(d.Round(time.Minute) / time.Minute)
 	days, hours, mins := m/(24*60), (m/60)%24, m%60
+	if !withDays {
+		days, hours = 0, m/60
+	}
 	var parts []string
 	if days > 0 {
 		parts = append(parts, p.T("service.duration.days", "count", days))

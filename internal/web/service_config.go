@@ -712,6 +712,11 @@ type surveyPage struct {
 	Token  string
 }
 
+// Subject is the ticket's subject isolated, so that a subject in the
+// other direction (English in a Persian sentence) keeps the quotes and
+// the number around it in place.
+func (d *surveyPage) Subject() string { return isolate(d.S.Subject) }
+
 func (s *server) handleSurveyPage(w http.ResponseWriter, r *http.Request) {
 	s.renderSurvey(w, r, http.StatusOK, form{Values: map[string]string{"rating": r.URL.Query().Get("rating")}}, false)
 }

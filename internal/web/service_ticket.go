@@ -94,6 +94,9 @@ type changeView struct {
 	Old, New string
 	Actor    string
 	At       time.Time
+	// Escalation, when set, makes this entry an escalation rather than a
+	// field change: the history reads in time order either way.
+	Escalation *crm.Escalation
 }
 
 // surveyView is a survey with the link agents may pass on.
@@ -281,6 +284,10 @@ func (s *server) renderTicket(w http.ResponseWriter, r *http.Request, status int
 	for _, c := range changes {
 		d.History = append(d.History, changeView{Field: c.Field, Old: c.Old, New: c.New, Actor: cn.Users[c.ActorID], At: c.CreatedAt})
 	}
+	for i := range esc {
+		d.History = append(d.History, changeView{Actor: cn.Users[esc[i].ActorID], At: esc[i].CreatedAt, Escalation: &esc[i]})
+	}
+	slices.SortStableFunc(d.History, func(a, b changeView) int { return a.At.Compare(b.At) })
 	d.Escalations = esc
 	svs, err := s.desk.TicketSurveys(ctx, id)
 	if err != nil {
