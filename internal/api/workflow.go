@@ -19,12 +19,12 @@ func init() {
 	for k, v := range map[string]string{
 		"Workflow":        "A workflow: its draft (what is edited), its published version (what new runs start with; null before the first publish), draft_changed when they differ, status draft, enabled or disabled, and version, the lock to send back when changing it.",
 		"WorkflowInput":   "A workflow's name, description and draft definition (an object of the Definition schema); version is the one read (409 when it changed since; 0 skips the check). A draft may be incomplete; publishing checks it whole.",
-		"Definition":      "trigger, conditions (optional: a group of the segment condition language, on the run's person), steps (each with kind and the fields of its kind; branch steps hold then and else), reenrol and max_runs_per_day. Problems are named by path: steps[2].points, steps[1].then[0].tag, trigger.stage_id.",
+		"Definition":      "trigger, conditions (optional: a group of the segment condition language, on the run's person; with an order_placed trigger, or record_created of orders, also on the order that started the run: order.total.<CUR> (like order.total.IRR: minor units, met only by orders in that currency), order.channel, order.source, order.lines — elsewhere they are 422 naming the condition, e.g. steps[0].if.conditions[0].field), steps (each with kind and the fields of its kind; branch steps hold then and else), reenrol and max_runs_per_day. Problems are named by path: steps[2].points, steps[1].then[0].tag, trigger.stage_id.",
 		"WorkflowRun":     "One record going through one published version: status active, completed, exited (its person stopped meeting the conditions), failed (retryable) or cancelled; reason says why it started; next_step is the path of the step due; log (on GET of one run) lists each step run.",
 		"RunStep":         "One step of a run: its path in the version (2, 1.then.0), kind, status (pending, done, skipped, failed), what it did or why not, and its attempts.",
 		"StartInput":      "record_id (a record of the type the trigger names) or segment_id (a segment or static list: every person in it; workflows about people only).",
 		"StartResult":     "How many runs started and how many records were skipped (already in an active run, ran before without re-enrolment, over the daily limit, or not meeting the conditions).",
-		"WorkflowCatalog": "What a definition may use: objects, trigger and step kinds, the fields field_changed triggers watch and update_field steps set per object, date fields, wait units and the limits.",
+		"WorkflowCatalog": "What a definition may use: objects, trigger and step kinds, the fields field_changed triggers watch and update_field steps set per object, date fields, wait units, the conditions on the order that started the run (order_fields; order.total takes the currency: order.total.IRR) and the limits.",
 		"PublishInput":    "version: the workflow's version read (409 when it changed since; 0 skips the check).",
 	} {
 		schemaDescriptions[k] = v
@@ -65,6 +65,7 @@ type WorkflowCatalog struct {
 	UpdateFields map[string][]string `json:"update_fields"`
 	DateFields   []string            `json:"date_fields"`
 	WaitUnits    []string            `json:"wait_units"`
+	OrderFields  []string            `json:"order_fields"` // conditions on the order that started the run (order triggers)
 	MaxSteps     int                 `json:"max_steps"`
 	MaxDepth     int                 `json:"max_depth"`
 }
@@ -149,7 +150,8 @@ func (a *API) handleWorkflowCatalog(w http.ResponseWriter, r *http.Request) {
 	}
 	a.writeJSON(w, r, http.StatusOK, WorkflowCatalog{Objects: workflow.Objects, TriggerKinds: workflow.TriggerKinds, StepKinds: workflow.StepKinds,
 		ChangeFields: workflow.ChangeFields, UpdateFields: workflow.UpdateFields, DateFields: workflow.DateFieldNames, WaitUnits: workflow.WaitUnits,
-		MaxSteps: workflow.MaxSteps, MaxDepth: workflow.MaxDepth})
+		OrderFields: []string{workflow.OrderFieldTotal + ".<CUR>", workflow.OrderFieldChannel, workflow.OrderFieldSource, workflow.OrderFieldLines},
+		MaxSteps:    workflow.MaxSteps, MaxDepth: workflow.MaxDepth})
 }
 
 func (a *API) handleWorkflowCheck(w http.ResponseWriter, r *http.Request) {

@@ -126,6 +126,14 @@ func TestWorkflowsAPI(t *testing.T) {
 		}
 		e.do("POST", "/api/v1/workflows", e.rw, `{"name": "", "definition": {"trigger": 3}}`).problem(t, http.StatusUnprocessableEntity)
 		e.do("POST", "/api/v1/workflows/check", e.rw, `{"trigger": {"kind": "deal_stage"}, "steps": [{"kind": "add_tag"}]}`).problem(t, http.StatusUnprocessableEntity)
+		// A condition on the order that started the run needs an order trigger.
+		p = e.do("POST", "/api/v1/workflows/check", e.rw, `{"trigger": {"kind": "deal_won"}, "steps": [{"kind": "branch",
+			"if": {"match": "all", "conditions": [{"field": "order.total.IRR", "op": "gte", "value": 5000000}]}, "then": [{"kind": "stop"}]}]}`).problem(t, http.StatusUnprocessableEntity)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "steps[0].if.conditions[0].field" {
+			t.Fatalf("order condition problem: %+v", p)
+		}
+		e.call(t, "POST", "/api/v1/workflows/check", e.rw, `{"trigger": {"kind": "order_placed"}, "steps": [{"kind": "branch",
+			"if": {"match": "all", "conditions": [{"field": "order.total.IRR", "op": "gte", "value": 5000000}]}, "then": [{"kind": "stop"}]}]}`, http.StatusOK, nil)
 		// A stale version is a conflict.
 		e.do("PUT", fmt.Sprintf("/api/v1/workflows/%d", wf.ID), e.rw, `{"name": "Welcome", "version": 7}`).problem(t, http.StatusConflict)
 		e.call(t, "PUT", fmt.Sprintf("/api/v1/workflows/%d", wf.ID), e.rw, `{"name": "Welcome", "version": 1, "definition": {"trigger": {"kind": "record_created", "object": "contact"},
@@ -174,7 +182,7 @@ func TestWorkflowsAPI(t *testing.T) {
 		}
 		var cat WorkflowCatalog
 		e.call(t, "GET", "/api/v1/workflows/catalog", e.ro, "", http.StatusOK, &cat)
-		if len(cat.TriggerKinds) != len(workflow.TriggerKinds) {
+		if len(cat.TriggerKinds) != len(workflow.TriggerKinds) || len(cat.OrderFields) != 4 {
 			t.Fatal("catalog")
 		}
 		var versions struct {

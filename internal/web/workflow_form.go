@@ -662,6 +662,9 @@ func explainField(p *locale.Printer, key, msg string) string {
 	if i := strings.LastIndexAny(key, ".]"); i >= 0 {
 		last = key[i+1:]
 	}
+	if msg == workflow.MsgOrderConditionsTrigger {
+		return p.T("workflows.error.order_conditions")
+	}
 	if strings.Contains(key, "conditions[") || strings.HasSuffix(key, ".if") || strings.HasSuffix(key, "condition") {
 		return explainRule(p, msg)
 	}

@@ -113,6 +113,7 @@ type wfNames struct {
 	subs     map[int64]string
 	users    map[int64]string
 	teams    map[int64]string
+	conds    map[string]crm.ConditionField // condition fields by name, for conditions in words
 }
 
 // wfChoices are the menus of the builder.
@@ -243,7 +244,19 @@ func describeTrigger(p *locale.Printer, t workflow.Trigger, n *wfNames) string {
 	case workflow.TriggerRecordCreated, workflow.TriggerRecordUpdated, workflow.TriggerManual:
 		return p.T("workflows.trigger_text."+t.Kind, "object", obj())
 	case workflow.TriggerFieldChanged:
-		if t.To != "" {
+		if workflow.IsListField(t.Field) && !strings.Contains(t.From+t.To, ",") && (t.From == "") != (t.To == "") {
+			// A list changes to a value when it is added, from a value when it is taken out.
+			if t.To != "" {
+				return p.T("workflows.trigger_text.list_added", "object", obj(), "field", fieldName(p, t.Field), "value", t.To)
+			}
+			return p.T("workflows.trigger_text.list_removed", "object", obj(), "field", fieldName(p, t.Field), "value", t.From)
+		}
+		switch {
+		case t.From != "" && t.To != "":
+			return p.T("workflows.trigger_text.field_changed_from_to", "object", obj(), "field", fieldName(p, t.Field), "from", t.From, "value", t.To)
+		case t.From != "":
+			return p.T("workflows.trigger_text.field_changed_from", "object", obj(), "field", fieldName(p, t.Field), "from", t.From)
+		case t.To != "":
 			return p.T("workflows.trigger_text.field_changed_to", "object", obj(), "field", fieldName(p, t.Field), "value", t.To)
 		}
 		return p.T("workflows.trigger_text.field_changed", "object", obj(), "field", fieldName(p, t.Field))
@@ -357,9 +370,15 @@ func describeStep(p *locale.Printer, s workflow.Step, n *wfNames) string {
 		case workflow.WaitUntilDate:
 			return p.T("workflows.step_text.wait_until", "date", p.Digits(s.Wait.Until))
 		case workflow.WaitCondition:
+			if c := describeRule(p, s.Wait.Condition, n.conds); c != "" {
+				return p.T("workflows.step_text.wait_condition_if", "condition", c, "n", p.Int(s.Wait.Amount), "unit", p.T("workflows.unit."+s.Wait.Unit))
+			}
 			return p.T("workflows.step_text.wait_condition", "n", p.Int(s.Wait.Amount), "unit", p.T("workflows.unit."+s.Wait.Unit))
 		}
 	case workflow.StepBranch:
+		if c := describeRule(p, s.If, n.conds); c != "" {
+			return p.T("workflows.step_text.branch_if", "condition", c)
+		}
 		return p.T(k)
 	}
 	if p.Has("workflows.step." + s.Kind) {
@@ -480,7 +499,7 @@ func (s *server) buildSteps(r *http.Request, f *wfForm, steps []workflow.Step, s
 			Rules: map[string]string{}, NameOf: "s." + path + "."}
 		for _, rf := range []string{"if", "wait.condition"} {
 			if (rf == "if" && st.Kind == workflow.StepBranch) || (rf == "wait.condition" && st.Wait != nil && st.Wait.Kind == workflow.WaitCondition) {
-				cfg, err := s.wfEditorConfig(r, f.RuleErrs[v.NameOf+rf])
+				cfg, err := s.wfEditorConfig(r, f, f.RuleErrs[v.NameOf+rf])
 				if err != nil {
 					return nil, err
 				}
@@ -499,18 +518,6 @@ func (s *server) buildSteps(r *http.Request, f *wfForm, steps []workflow.Step, s
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// wfEditorConfig is the segment rule editor's configuration with errs;
-// "" without the segment module (the tree is then edited as JSON).
-func (s *server) wfEditorConfig(r *http.Request, errs []ruleError) (string, error) {
-	if s.segmentSvc == nil {
-		return "", nil
-	}
-	if errs == nil {
-		errs = []ruleError{}
-	}
-	return s.editorConfig(r, errs)
 }
 
 // HasChoice reports whether a comma-separated list holds id.
@@ -544,7 +551,7 @@ func (s *server) renderBuilder(w http.ResponseWriter, r *http.Request, status in
 	}
 	d.Fields = workflow.ChangeFields[f.Def.Trigger.Object]
 	d.Updates = workflow.UpdateFields[f.Def.Trigger.RecordObject()]
-	if d.Config, err = s.wfEditorConfig(r, f.RuleErrs["conditions"]); err != nil {
+	if d.Config, err = s.wfEditorConfig(r, f, f.RuleErrs["conditions"]); err != nil {
 		s.renderError(w, r, err)
 		return
 	}
@@ -721,6 +728,7 @@ type workflowShowPage struct {
 	Tabs      wfTabs
 	WF        *workflow.Workflow
 	Trigger   string
+	Only      string          // the conditions in words ("" for none)
 	Steps     []describedStep // the published version's (else the draft's)
 	Versions  []*workflow.Version
 	Runs      []*workflow.Run
@@ -781,11 +789,13 @@ func (s *server) workflowShow(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	names := ch.names()
+	names.conds = s.condFields(ctx)
 	def := wf.Draft
 	if wf.Published != nil {
 		def = wf.Published.Definition
 	}
 	d.Trigger = describeTrigger(p, def.Trigger, names)
+	d.Only = describeRule(p, def.Conditions, names.conds)
 	d.Steps = describeSteps(p, def.Steps, names)
 	d.Manual = def.Trigger.Kind == workflow.TriggerManual
 	d.Object = def.Trigger.RecordObject()
@@ -1074,6 +1084,7 @@ func (s *server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	names := ch.names()
+	names.conds = s.condFields(ctx)
 	// The run's version: the steps it ran are described from it.
 	var def *workflow.Definition
 	if vs, err := s.workflows.Versions(ctx, wf.ID); err == nil {

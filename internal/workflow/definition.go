@@ -474,8 +474,9 @@ func ParseDefinition(data []byte) (Definition, error) {
 func Validate(d *Definition, check RuleChecker) error {
 	var v crm.Validation
 	validateTrigger(&v, &d.Trigger)
+	orders := OrderConditionsAllowed(d.Trigger)
 	if d.Conditions != nil {
-		checkRule(&v, "conditions", d.Conditions, check)
+		checkRule(&v, "conditions", d.Conditions, check, orders)
 	}
 	if d.MaxRunsPerDay < 0 || d.MaxRunsPerDay > MaxDaily {
 		v.Add("max_runs_per_day", "From 1 to %d.", MaxDaily)
@@ -484,7 +485,7 @@ func Validate(d *Definition, check RuleChecker) error {
 		v.Add("steps", "Add at least one step.")
 	}
 	n := 0
-	validateSteps(&v, "steps", d.Steps, 1, &n, d.Trigger.RecordObject(), check)
+	validateSteps(&v, "steps", d.Steps, 1, &n, d.Trigger.RecordObject(), orders, check)
 	if n > MaxSteps {
 		v.Add("steps", "At most %d steps in all; this has %d.", MaxSteps, n)
 	}
@@ -497,11 +498,44 @@ func Validate(d *Definition, check RuleChecker) error {
 	return nil
 }
 
-func checkRule(v *crm.Validation, path string, r *crm.Rule, check RuleChecker) {
-	if check == nil {
+func checkRule(v *crm.Validation, path string, r *crm.Rule, check RuleChecker, orders bool) {
+	// Conditions on the order are checked here; the checker (the segment
+	// language's) sees a placeholder in their place, so the paths of its
+	// problems stay those of the tree, and gets them back after.
+	if !r.IsGroup() && IsOrderField(r.Field) {
+		checkOrderLeaf(v, path, r, orders)
 		return
 	}
-	out, err := check(*r)
+	var placed [][]int
+	tree := *r
+	if HasOrderConditions(r) {
+		tree = cloneRule(*r)
+		var walk func(p string, g *crm.Rule, at []int)
+		walk = func(p string, g *crm.Rule, at []int) {
+			for i := range g.Conditions {
+				c := &g.Conditions[i]
+				cp, ci := crm.RulePath(p, i), append(slices.Clone(at), i)
+				if c.IsGroup() {
+					walk(cp, c, ci)
+					continue
+				}
+				if IsOrderField(c.Field) {
+					checkOrderLeaf(v, path+"."+cp, c, orders)
+					placed = append(placed, ci)
+				}
+			}
+		}
+		walk("", &tree, nil)
+	}
+	if check == nil {
+		*r = tree
+		return
+	}
+	sent := cloneRule(tree)
+	for _, at := range placed {
+		*ruleAt(&sent, at) = crm.Rule{Field: "tags", Op: crm.OpIsSet}
+	}
+	out, err := check(sent)
 	if err != nil {
 		fs := crm.ErrorFields(err)
 		if len(fs) == 0 {
@@ -512,7 +546,35 @@ func checkRule(v *crm.Validation, path string, r *crm.Rule, check RuleChecker) {
 		}
 		return
 	}
+	for _, at := range placed {
+		if c := ruleAt(&out, at); c != nil {
+			*c = *ruleAt(&tree, at)
+		}
+	}
 	*r = out
+}
+
+// cloneRule copies a condition tree (its groups' lists, not the values).
+func cloneRule(r crm.Rule) crm.Rule {
+	if r.Conditions != nil {
+		cs := make([]crm.Rule, len(r.Conditions))
+		for i, c := range r.Conditions {
+			cs[i] = cloneRule(c)
+		}
+		r.Conditions = cs
+	}
+	return r
+}
+
+// ruleAt is the node of a tree at indices (nil when there is none).
+func ruleAt(r *crm.Rule, at []int) *crm.Rule {
+	for _, i := range at {
+		if i < 0 || i >= len(r.Conditions) {
+			return nil
+		}
+		r = &r.Conditions[i]
+	}
+	return r
 }
 
 func contains[T comparable](list []T, x T) bool {
@@ -613,7 +675,7 @@ func text(v *crm.Validation, path, s string, required bool, max int) {
 	}
 }
 
-func validateSteps(v *crm.Validation, path string, steps []Step, depth int, n *int, object string, check RuleChecker) {
+func validateSteps(v *crm.Validation, path string, steps []Step, depth int, n *int, object string, orders bool, check RuleChecker) {
 	for i := range steps {
 		s := &steps[i]
 		*n++
@@ -689,12 +751,12 @@ func validateSteps(v *crm.Validation, path string, steps []Step, depth int, n *i
 				v.Add(p+"subscription_id", "Choose a webhook.")
 			}
 		case StepWait:
-			validateWait(v, p+"wait", s.Wait, check)
+			validateWait(v, p+"wait", s.Wait, check, orders)
 		case StepBranch:
 			if s.If == nil {
 				v.Add(p+"if", "Give the condition.")
 			} else {
-				checkRule(v, p+"if", s.If, check)
+				checkRule(v, p+"if", s.If, check, orders)
 			}
 			if depth >= MaxDepth {
 				v.Add(p+"kind", "Branches nest at most %d deep.", MaxDepth)
@@ -703,8 +765,8 @@ func validateSteps(v *crm.Validation, path string, steps []Step, depth int, n *i
 			if len(s.Then) == 0 && len(s.Else) == 0 {
 				v.Add(p+"then", "Add a step to at least one side.")
 			}
-			validateSteps(v, p+"then", s.Then, depth+1, n, object, check)
-			validateSteps(v, p+"else", s.Else, depth+1, n, object, check)
+			validateSteps(v, p+"then", s.Then, depth+1, n, object, orders, check)
+			validateSteps(v, p+"else", s.Else, depth+1, n, object, orders, check)
 		case StepStop:
 		default:
 			v.Add(p+"kind", "Choose one of %s.", strings.Join(StepKinds, ", "))
@@ -733,7 +795,7 @@ func validateAssign(v *crm.Validation, p string, a *Assign) {
 	}
 }
 
-func validateWait(v *crm.Validation, p string, w *Wait, check RuleChecker) {
+func validateWait(v *crm.Validation, p string, w *Wait, check RuleChecker, orders bool) {
 	if w == nil {
 		v.Add(p, "Say how long to wait.")
 		return
@@ -750,7 +812,7 @@ func validateWait(v *crm.Validation, p string, w *Wait, check RuleChecker) {
 			if w.Condition == nil {
 				v.Add(p+"condition", "Give the condition to wait for.")
 			} else {
-				checkRule(v, p+"condition", w.Condition, check)
+				checkRule(v, p+"condition", w.Condition, check, orders)
 			}
 			if w.CheckMinutes != 0 && (w.CheckMinutes < 5 || w.CheckMinutes > 7*24*60) {
 				v.Add(p+"check_minutes", "From 5 minutes to a week.")

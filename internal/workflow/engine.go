@@ -121,6 +121,7 @@ func (s *Service) HandleEvent(ctx context.Context, tx *store.Tx, ev crm.Event) e
 	if len(ev.Payload) > 0 {
 		_ = json.Unmarshal(ev.Payload, &p) // a payload of another shape matches nothing
 	}
+	facts := orderFactsOf(&ev) // what order conditions test (nil for other events)
 	for _, c := range wfs {
 		object, recordID, contactID, ok, err := s.match(ctx, tx, &c.Def.Trigger, &ev, &p)
 		if err != nil {
@@ -130,7 +131,7 @@ func (s *Service) HandleEvent(ctx context.Context, tx *store.Tx, ev crm.Event) e
 			continue
 		}
 		reason := Say("started_event", "event", ev.Type, "id", ev.ID)
-		if _, _, err := s.enrol(ctx, tx, c, object, recordID, contactID, reason, ev.ID, "event:"+strconv.FormatInt(ev.ID, 10)); err != nil {
+		if _, _, err := s.enrol(ctx, tx, c, object, recordID, contactID, reason, ev.ID, "event:"+strconv.FormatInt(ev.ID, 10), facts); err != nil {
 			return err
 		}
 	}
@@ -228,6 +229,10 @@ func sameText(a, b string) bool { return strings.EqualFold(strings.TrimSpace(a),
 // them with commas.
 var listFields = map[string]bool{"tags": true, "emails": true, "phones": true, "memberships": true, "company_ids": true}
 
+// IsListField reports whether a field_changed trigger's field is a list
+// (its from and to are a value taken out and added).
+func IsListField(field string) bool { return listFields[field] }
+
 // changeMatches reports whether a field's change from before to after
 // (JSON values) is the one t waits for. A list (tags, emails, …) changes
 // to a value when the value is added to it and from a value when it is
@@ -301,10 +306,11 @@ func textOf(v any) string {
 // active run of the workflow, ran it before and re-enrolment is off, hit
 // the daily limit, already ran for this trigger occurrence, or its person
 // does not meet the conditions. It reports the run's id, or why not.
-func (s *Service) enrol(ctx context.Context, tx *store.Tx, c *compiled, object string, recordID, contactID int64, reason string, eventID int64, key string) (int64, string, error) {
+// facts are the order the event placed (nil: none), for order conditions.
+func (s *Service) enrol(ctx context.Context, tx *store.Tx, c *compiled, object string, recordID, contactID int64, reason string, eventID int64, key string, facts *OrderFacts) (int64, string, error) {
 	d := &c.Def
 	if d.Conditions != nil {
-		ok, err := s.meets(ctx, tx, d.Conditions, contactID)
+		ok, err := s.meetsRun(ctx, tx, d.Conditions, contactID, eventID, facts)
 		if err != nil {
 			return 0, "", err
 		}
@@ -476,7 +482,7 @@ func (s *Service) runStep(ctx context.Context, j *jobs.Claimed) error {
 		var ok bool
 		err := s.db.Read(ctx, func(tx *store.Tx) error {
 			var err error
-			ok, err = s.meets(ctx, tx, def.Conditions, run.ContactID)
+			ok, err = s.meetsRun(ctx, tx, def.Conditions, run.ContactID, run.EventID, nil)
 			return err
 		})
 		if err != nil {
@@ -497,7 +503,7 @@ func (s *Service) runStep(ctx context.Context, j *jobs.Claimed) error {
 		var ok bool
 		err := s.db.Read(ctx, func(tx *store.Tx) error {
 			var err error
-			ok, err = s.meets(ctx, tx, step.If, run.ContactID)
+			ok, err = s.meetsRun(ctx, tx, step.If, run.ContactID, run.EventID, nil)
 			return err
 		})
 		if err != nil {
@@ -715,7 +721,7 @@ func (s *Service) wait(ctx context.Context, run *store.WorkflowRunRow, p stepJob
 		var ok bool
 		err := s.db.Read(ctx, func(tx *store.Tx) error {
 			var err error
-			ok, err = s.meets(ctx, tx, w.Condition, run.ContactID)
+			ok, err = s.meetsRun(ctx, tx, w.Condition, run.ContactID, run.EventID, nil)
 			return err
 		})
 		if err != nil {
@@ -924,7 +930,7 @@ func (s *Service) Start(ctx context.Context, id int64, in StartInput) (*StartRes
 		object := c.Def.Trigger.RecordObject()
 		reason := Say("started_by_hand", "who", who)
 		one := func(recordID, contactID int64) error {
-			runID, _, err := s.enrol(ctx, tx, c, object, recordID, contactID, reason, 0, "")
+			runID, _, err := s.enrol(ctx, tx, c, object, recordID, contactID, reason, 0, "", nil)
 			if err != nil {
 				return err
 			}
@@ -1053,7 +1059,7 @@ func (s *Service) runSchedule(ctx context.Context, j *jobs.Claimed) error {
 				return fmt.Errorf("workflow: no actions wired")
 			}
 			err = s.opts.Actions.SegmentMembers(ctx, tx, t.SegmentID, func(cid int64) error {
-				_, _, err := s.enrol(ctx, tx, c, ObjectContact, cid, cid, reason, 0, key)
+				_, _, err := s.enrol(ctx, tx, c, ObjectContact, cid, cid, reason, 0, key, nil)
 				return err
 			})
 		case t.Kind == TriggerDate:
@@ -1069,7 +1075,7 @@ func (s *Service) runSchedule(ctx context.Context, j *jobs.Claimed) error {
 			}
 			err = tx.WorkflowDateMatches(ctx, t.DateField, from.Format(time.DateOnly), from.UTC(), from.AddDate(0, 0, 1).UTC(),
 				func(object string, id, contactID int64) error {
-					_, _, err := s.enrol(ctx, tx, c, object, id, contactID, reason, 0, key)
+					_, _, err := s.enrol(ctx, tx, c, object, id, contactID, reason, 0, key, nil)
 					return err
 				})
 		}
