@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/problem"
 	"github.com/pivand/pivand/internal/webhook"
 )
 
@@ -87,7 +91,9 @@ func webhookRoutes(a *API) []route {
 		{"PUT /api/v1/webhooks/{id}", a.handleWebhookUpdate, op{ID: "updateWebhook", Tag: "webhooks", Perm: manage,
 			Summary: "Change a subscription, or switch it on or off", In: crm.WebhookInput{}, Out: &crm.WebhookSubscription{}}},
 		{"DELETE /api/v1/webhooks/{id}", a.handleWebhookDelete, op{ID: "deleteWebhook", Tag: "webhooks", Perm: manage, Status: http.StatusNoContent,
-			Summary: "Delete a subscription with its delivery log"}},
+			Summary:     "Delete a subscription with its delivery log",
+			Description: "A subscription a workflow calls (its published version, or the version one of its active runs follows) is not deleted: 409, naming the workflows in workflows. Remove the step and publish them, or switch the subscription off instead.",
+			Conflict:    hookInUseProblem{}}},
 		{"POST /api/v1/webhooks/{id}/secret", a.handleWebhookRotate, op{ID: "rotateWebhookSecret", Tag: "webhooks", Perm: manage,
 			Summary: "Give a subscription a new signing secret, returned only here", Out: WebhookSecret{}}},
 		{"POST /api/v1/webhooks/{id}/ping", a.handleWebhookPing, op{ID: "pingWebhook", Tag: "webhooks", Perm: manage, Status: http.StatusAccepted,
@@ -109,7 +115,9 @@ func webhookRoutes(a *API) []route {
 		{"PUT /api/v1/inbound-hooks/{id}", a.handleInboundUpdate, op{ID: "updateInboundHook", Tag: "inbound-hooks", Perm: manage,
 			Summary: "Rename an inbound hook, or switch it on or off", In: crm.InboundHookInput{}, Out: &crm.InboundHook{}}},
 		{"DELETE /api/v1/inbound-hooks/{id}", a.handleInboundDelete, op{ID: "deleteInboundHook", Tag: "inbound-hooks", Perm: manage, Status: http.StatusNoContent,
-			Summary: "Delete an inbound hook and the documents it kept (their events stay)"}},
+			Summary:     "Delete an inbound hook and the documents it kept (their events stay)",
+			Description: "A hook a workflow starts from (its published version, or the version one of its active runs follows) is not deleted: 409, naming the workflows in workflows. Give them another trigger and publish them, or switch the hook off instead.",
+			Conflict:    hookInUseProblem{}}},
 		{"POST /api/v1/inbound-hooks/{id}/token", a.handleInboundRotate, op{ID: "rotateInboundHookToken", Tag: "inbound-hooks", Perm: manage,
 			Summary: "Give an inbound hook a new token (the old address stops working), returned only here", Out: InboundHookCreated{}}},
 		{"GET /api/v1/inbound-hooks/{id}/receipts", a.handleInboundReceipts, op{ID: "listInboundReceipts", Tag: "inbound-hooks", Perm: manage, Paged: true,
@@ -177,7 +185,49 @@ func (a *API) handleWebhookUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
-	withNoContent(a, w, r, func(id int64) error { return a.webhooks.Delete(r.Context(), id) })
+	hookDelete(a, w, r, a.webhooks.Delete)
+}
+
+// WorkflowUse names a workflow that uses a hook.
+type WorkflowUse struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// hookInUseProblem is the 409 of deleting a hook workflows use.
+type hookInUseProblem struct {
+	problem.Details
+	Workflows []WorkflowUse `json:"workflows" openapi:"nonnull"`
+}
+
+// hookDelete deletes a subscription or an inbound hook; a refused
+// delete's problem names the workflows that use it.
+func hookDelete(a *API, w http.ResponseWriter, r *http.Request, del func(ctx context.Context, id int64) error) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = del(r.Context(), id)
+	}
+	var e *webhook.InUseError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case !errors.As(err, &e):
+		a.writeError(w, r, err)
+		return
+	}
+	p := hookInUseProblem{Details: problem.From(err, r.URL.Path), Workflows: []WorkflowUse{}}
+	for _, wf := range e.Workflows {
+		p.Workflows = append(p.Workflows, WorkflowUse{ID: wf.ID, Name: wf.Name})
+	}
+	b, merr := json.Marshal(p)
+	if merr != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", problem.ContentType)
+	w.WriteHeader(http.StatusConflict)
+	w.Write(append(b, '\n'))
 }
 
 func (a *API) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +320,7 @@ func (a *API) handleInboundUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) handleInboundDelete(w http.ResponseWriter, r *http.Request) {
-	withNoContent(a, w, r, func(id int64) error { return a.webhooks.DeleteInbound(r.Context(), id) })
+	hookDelete(a, w, r, a.webhooks.DeleteInbound)
 }
 
 func (a *API) handleInboundRotate(w http.ResponseWriter, r *http.Request) {

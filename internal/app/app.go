@@ -134,7 +134,8 @@ func New(ctx context.Context, cfg config.Config, db *store.DB, logger *slog.Logg
 	a.Desk.RegisterJobs(a.Jobs)     // SLA warnings and breaches, outgoing mail, surveys, closing solved tickets
 	a.Desk.Subscribe(a.Events)      // tickets follow merged, deleted and erased people
 	a.Segments = segment.New(db, segment.Options{Region: a.Contacts.Region(), Logger: logger})
-	a.Webhooks = webhook.New(db, webhook.Options{Logger: logger})
+	// Deleting a hook a workflow uses is refused (the workflow module names them).
+	a.Webhooks = webhook.New(db, webhook.Options{Logger: logger, InUse: workflow.HookUsers})
 	a.Webhooks.Subscribe(a.Events)  // one delivery per event and matching subscription
 	a.Webhooks.RegisterJobs(a.Jobs) // the HTTP requests, retried with backoff
 	a.Campaigns = campaign.New(db, campaign.Options{Audience: a.Segments.Members, BaseURL: cfg.BaseURL, Logger: logger})

@@ -99,6 +99,13 @@ func (p *Printer) T(key string, args ...any) string {
 	})
 }
 
+// Sep returns the separator between two phrases on one line ("Open ·
+// High · product"): a middle dot in English, the Arabic comma "، " in
+// Persian and Arabic, where a middle dot next to a number reads as the
+// digit zero "۰" ("۴ از ۵ · ۱۰۰٪"). Templates and Go code use it instead
+// of a hard-coded " · " (the catalog key is "sep.dot").
+func (p *Printer) Sep() string { return p.T("sep.dot") }
+
 // Has reports whether key exists in the user's language or in English.
 func (p *Printer) Has(key string) bool {
 	if _, ok := catalogs[p.prefs.Language][key]; ok {

@@ -586,3 +586,37 @@ func (tx *Tx) AuditChangesAt(ctx context.Context, entityType string, entityID in
 	}
 	return out, tx.db.wrap("audit changes", rows.Err())
 }
+
+// WorkflowRef names a workflow (for another module's messages).
+type WorkflowRef struct {
+	ID   int64
+	Name string
+}
+
+// LiveWorkflowDefinition is a definition that may still run.
+type LiveWorkflowDefinition struct {
+	Workflow   WorkflowRef
+	Definition string // JSON
+}
+
+// LiveWorkflowDefinitions returns, for every workflow, its published
+// definition (enabled or not: it may be switched on again) and those of
+// the versions its active runs follow, ordered by workflow name.
+func (tx *Tx) LiveWorkflowDefinitions(ctx context.Context) ([]LiveWorkflowDefinition, error) {
+	rows, err := tx.Query(ctx, `SELECT w.id, w.name, v.definition FROM workflows w JOIN workflow_versions v ON v.workflow_id = w.id
+		WHERE v.id = w.published_id OR v.id IN (SELECT r.version_id FROM workflow_runs r WHERE r.status = 'active' AND r.workflow_id = w.id)
+		ORDER BY w.name, w.id, v.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []LiveWorkflowDefinition
+	for rows.Next() {
+		var d LiveWorkflowDefinition
+		if err := rows.Scan(&d.Workflow.ID, &d.Workflow.Name, &d.Definition); err != nil {
+			return nil, tx.db.wrap("scan live workflow definitions", err)
+		}
+		out = append(out, d)
+	}
+	return out, tx.db.wrap("list live workflow definitions", rows.Err())
+}

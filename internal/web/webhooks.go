@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/locale"
 	"github.com/pivand/pivand/internal/problem"
 	"github.com/pivand/pivand/internal/webhook"
 )
@@ -134,6 +136,31 @@ type webhookPage struct {
 	First      string // back to the newest
 	Limit      int
 	MaxTries   int
+	InUse      *hookInUse // a refused delete
+}
+
+// hookInUse explains a refused delete: the workflows that use the hook,
+// each linked, in the reader's language.
+type hookInUse struct {
+	Text      string
+	Workflows []Choice
+}
+
+// inUse reads err as a refused delete (webhook.InUseError).
+func inUse(p *locale.Printer, err error) *hookInUse {
+	var e *webhook.InUseError
+	if !errors.As(err, &e) {
+		return nil
+	}
+	key := "webhooks.error.in_use"
+	if e.Kind == webhook.KindInbound {
+		key = "webhooks.error.inbound_in_use"
+	}
+	u := &hookInUse{Text: p.T(key, "name", e.Name)}
+	for _, w := range e.Workflows {
+		u.Workflows = append(u.Workflows, Choice{ID: w.ID, Name: w.Name})
+	}
+	return u
 }
 
 // deliveryRow is a delivery in the log with its body laid out to read.
@@ -367,6 +394,13 @@ func (s *server) handleWebhookDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.webhooks.Delete(r.Context(), id); err != nil {
+		if u := inUse(state(r).p, err); u != nil {
+			if d, derr := s.webhookPage(r, id); derr == nil {
+				d.InUse = u
+				s.render(w, r, problem.Status(err), "webhook", d)
+				return
+			}
+		}
 		s.renderError(w, r, err)
 		return
 	}
@@ -399,6 +433,7 @@ type inboundPage struct {
 	Receipts []receiptRow
 	Next     string
 	First    string
+	InUse    *hookInUse // a refused delete
 }
 
 func (s *server) inboundPage(r *http.Request, id int64) (*inboundPage, error) {
@@ -534,6 +569,13 @@ func (s *server) handleInboundDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.webhooks.DeleteInbound(r.Context(), id); err != nil {
+		if u := inUse(state(r).p, err); u != nil {
+			if d, derr := s.inboundPage(r, id); derr == nil {
+				d.InUse = u
+				s.render(w, r, problem.Status(err), "webhook_inbound", d)
+				return
+			}
+		}
 		s.renderError(w, r, err)
 		return
 	}

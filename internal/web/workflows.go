@@ -150,7 +150,7 @@ func (s *server) wfChoices(ctx context.Context, r *http.Request) (*wfChoices, er
 			for _, t := range d.Tiers {
 				name := t.Name
 				if len(progs) > 1 {
-					name = pr.Name + " · " + t.Name
+					name = pr.Name + state(r).p.Sep() + t.Name
 				}
 				c.Tiers = append(c.Tiers, Choice{ID: t.ID, Name: name})
 			}
@@ -223,7 +223,15 @@ func name(p *locale.Printer, m map[int64]string, id int64) string {
 	if v, ok := m[id]; ok && v != "" {
 		return "«" + v + "»"
 	}
-	return p.T("workflows.numbered", "id", p.Number(id))
+	return p.T("workflows.numbered", "id", p.Digits(strconv.FormatInt(id, 10)))
+}
+
+// unitName is a unit of time for amount n: "1 day", "3 days".
+func unitName(p *locale.Printer, unit string, n int) string {
+	if k := "workflows.unit." + unit + "_one"; n == 1 && p.Has(k) {
+		return p.T(k)
+	}
+	return p.T("workflows.unit." + unit)
 }
 
 // fieldName is a record field's name in the user's language (its own
@@ -302,6 +310,9 @@ func describeTrigger(p *locale.Printer, t workflow.Trigger, n *wfNames) string {
 		case days < 0:
 			key, days = "workflows.trigger_text.date_before", -days
 		}
+		if days == 1 && p.Has(key+"_one") {
+			key += "_one"
+		}
 		return p.T(key, "days", p.Int(days), "date", p.T("workflows.date."+t.DateField), "at", p.Digits(t.At))
 	}
 	if p.Has("workflows.trigger_text." + t.Kind) {
@@ -334,6 +345,9 @@ func describeStep(p *locale.Printer, s workflow.Step, n *wfNames) string {
 	k := "workflows.step_text." + s.Kind
 	switch s.Kind {
 	case workflow.StepTask:
+		if s.DueDays == 1 {
+			return p.T(k+"_due_one", "title", s.Title, "days", p.Int(s.DueDays), "who", who(s.Assign))
+		}
 		if s.DueDays > 0 {
 			return p.T(k+"_due", "title", s.Title, "days", p.Int(s.DueDays), "who", who(s.Assign))
 		}
@@ -366,14 +380,14 @@ func describeStep(p *locale.Printer, s workflow.Step, n *wfNames) string {
 		}
 		switch s.Wait.Kind {
 		case workflow.WaitDuration:
-			return p.T("workflows.step_text.wait_for", "n", p.Int(s.Wait.Amount), "unit", p.T("workflows.unit."+s.Wait.Unit))
+			return p.T("workflows.step_text.wait_for", "n", p.Int(s.Wait.Amount), "unit", unitName(p, s.Wait.Unit, s.Wait.Amount))
 		case workflow.WaitUntilDate:
 			return p.T("workflows.step_text.wait_until", "date", p.Digits(s.Wait.Until))
 		case workflow.WaitCondition:
 			if c := describeRule(p, s.Wait.Condition, n.conds); c != "" {
-				return p.T("workflows.step_text.wait_condition_if", "condition", c, "n", p.Int(s.Wait.Amount), "unit", p.T("workflows.unit."+s.Wait.Unit))
+				return p.T("workflows.step_text.wait_condition_if", "condition", c, "n", p.Int(s.Wait.Amount), "unit", unitName(p, s.Wait.Unit, s.Wait.Amount))
 			}
-			return p.T("workflows.step_text.wait_condition", "n", p.Int(s.Wait.Amount), "unit", p.T("workflows.unit."+s.Wait.Unit))
+			return p.T("workflows.step_text.wait_condition", "n", p.Int(s.Wait.Amount), "unit", unitName(p, s.Wait.Unit, s.Wait.Amount))
 		}
 	case workflow.StepBranch:
 		if c := describeRule(p, s.If, n.conds); c != "" {
@@ -1054,6 +1068,7 @@ type runStepRow struct {
 	workflow.RunStep
 	Num  string
 	Text string
+	Said wfText // the detail, with names and a link (wfSayNamed)
 }
 
 func (s *server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
@@ -1077,7 +1092,7 @@ func (s *server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &workflowRunPage{base: s.page(r, "workflows.run_title"), Tabs: s.wfTabs(r, ""), WF: wf, Run: run}
-	d.Title = p.T("workflows.run_heading", "id", p.Number(run.ID))
+	d.Title = p.T("workflows.run_heading", "id", p.Digits(strconv.FormatInt(run.ID, 10)))
 	ch, err := s.wfChoices(ctx, r)
 	if err != nil {
 		s.renderError(w, r, err)
@@ -1095,7 +1110,7 @@ func (s *server) handleWorkflowRun(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, st := range run.Log {
-		row := runStepRow{RunStep: st, Num: stepNumber(p, st.Path), Text: p.T("workflows.step." + st.Kind)}
+		row := runStepRow{RunStep: st, Num: stepNumber(p, st.Path), Text: p.T("workflows.step." + st.Kind), Said: wfSayNamed(p, st.Detail, names)}
 		if def != nil {
 			if step := workflow.StepAt(def.Steps, st.Path); step != nil {
 				row.Text = describeStep(p, *step, names)

@@ -100,7 +100,14 @@ func TestWorkflowBrowser(t *testing.T) {
 	do("name", chromedp.SendKeys(byID("f-name"), "Thank won deals"))
 	setSelect("choose a task", `select[name="add_kind"]`, "create_task")
 	submit("add the task", `button[value="add:"]`, 200)
-	if got := eval(`document.activeElement.name`); got != "s.0.kind" {
+	// The browser applies autofocus at its next rendering update, which
+	// on a loaded machine can come after the load event: wait for it.
+	got := eval(`document.activeElement.name`)
+	for deadline := time.Now().Add(3 * time.Second); got != "s.0.kind" && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		got = eval(`document.activeElement.name`)
+	}
+	if got != "s.0.kind" {
 		t.Errorf("after adding: focus on %q", got)
 	}
 	do("the task", chromedp.SendKeys(byID("f-s.0.title"), "Thank the customer"), chromedp.SendKeys(byID("f-s.0.due_days"), "2"))

@@ -53,7 +53,10 @@ func (a *wfActions) CreateTask(ctx context.Context, t workflow.TaskAction) (stri
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Task %d %q.", task.ID, task.Title), nil
+	if t.UserID == 0 {
+		return workflow.Say("task_unassigned", "id", task.ID, "title", task.Title), nil
+	}
+	return workflow.Say("task_made", "id", task.ID, "title", task.Title, "user", t.UserID), nil // as internal/app says it
 }
 
 func (a *wfActions) Assign(ctx context.Context, t workflow.Target, userID int64) (string, error) {

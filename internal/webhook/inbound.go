@@ -175,6 +175,7 @@ func (s *Service) RotateInbound(ctx context.Context, id int64) (*crm.InboundHook
 }
 
 // DeleteInbound removes a hook and the documents it kept; its events stay.
+// A hook that starts a workflow is not deleted (InUseError, ECONFLICT).
 func (s *Service) DeleteInbound(ctx context.Context, id int64) error {
 	if err := authorize(ctx, true); err != nil {
 		return err
@@ -182,6 +183,9 @@ func (s *Service) DeleteInbound(ctx context.Context, id int64) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		old, err := tx.InboundHook(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkUnused(ctx, tx, KindInbound, id, old.Name); err != nil {
 			return err
 		}
 		if err := tx.DeleteInboundHook(ctx, id); err != nil {

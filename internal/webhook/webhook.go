@@ -30,6 +30,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -73,6 +74,52 @@ type Options struct {
 	// Transport replaces the HTTP transport (tests and benchmarks); its
 	// dialer is not guarded, so it must not be set in production.
 	Transport http.RoundTripper
+	// InUse names the workflows that use a subscription (kind "webhook")
+	// or an inbound hook ("inbound_hook"): internal/app gives the
+	// workflow module's HookUsers. Deleting one in use is refused
+	// (InUseError). Nil: nothing is in use.
+	InUse func(ctx context.Context, tx *store.Tx, kind string, id int64) ([]store.WorkflowRef, error)
+}
+
+// Kinds of hook InUse is asked about (the audit log's entity types).
+const (
+	KindWebhook = "webhook"
+	KindInbound = "inbound_hook"
+)
+
+// InUseError refuses deleting a subscription or an inbound hook that
+// workflows use (code ECONFLICT): their runs would fail. Workflows names
+// them, for a message that links to each.
+type InUseError struct {
+	Err       *crm.Error
+	Kind      string // KindWebhook or KindInbound
+	Name      string // the hook's
+	Workflows []store.WorkflowRef
+}
+
+func (e *InUseError) Error() string { return e.Err.Error() }
+func (e *InUseError) Unwrap() error { return e.Err }
+
+// checkUnused refuses (InUseError) when workflows use the hook.
+func (s *Service) checkUnused(ctx context.Context, tx *store.Tx, kind string, id int64, name string) error {
+	if s.opts.InUse == nil {
+		return nil
+	}
+	wfs, err := s.opts.InUse(ctx, tx, kind, id)
+	if err != nil || len(wfs) == 0 {
+		return err
+	}
+	names := make([]string, len(wfs))
+	for i, w := range wfs {
+		names[i] = fmt.Sprintf("“%s” (%d)", w.Name, w.ID)
+	}
+	what := "webhook"
+	if kind == KindInbound {
+		what = "inbound hook"
+	}
+	msg := fmt.Sprintf("The %s “%s” is used by the workflows %s: remove it from them and publish them (or let their runs end), then delete it; or switch it off instead.",
+		what, name, strings.Join(names, ", "))
+	return &InUseError{Err: &crm.Error{Code: crm.ECONFLICT, Message: msg}, Kind: kind, Name: name, Workflows: wfs}
 }
 
 // Service manages subscriptions, deliveries and inbound hooks.
@@ -301,7 +348,8 @@ func (s *Service) RotateSecret(ctx context.Context, id int64) (string, error) {
 	return secret, nil
 }
 
-// Delete removes a subscription with its deliveries and their log.
+// Delete removes a subscription with its deliveries and their log. A
+// subscription a workflow calls is not deleted (InUseError, ECONFLICT).
 func (s *Service) Delete(ctx context.Context, id int64) error {
 	if err := authorize(ctx, true); err != nil {
 		return err
@@ -309,6 +357,9 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	return s.db.Write(ctx, func(tx *store.Tx) error {
 		old, _, err := tx.Webhook(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkUnused(ctx, tx, KindWebhook, id, old.Name); err != nil {
 			return err
 		}
 		if err := tx.DeleteWebhook(ctx, id); err != nil {

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -456,15 +457,29 @@ func ParseDefinition(data []byte) (Definition, error) {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(&d); err != nil {
-		field := "definition"
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			field += "." + te.Field // "definition.steps.points": encoding/json does not say which step
+		var se *json.SyntaxError
+		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return Definition{}, &crm.Error{Code: crm.EINVALID, Message: "The definition is not valid JSON.", Fields: map[string]string{"definition": crm.JSONProblem(err)}}
 		}
-		return Definition{}, &crm.Error{Code: crm.EINVALID, Message: "The definition is not valid JSON.", Fields: map[string]string{field: crm.JSONProblem(err)}}
+		// Well-formed JSON that does not fit: name the exact key, with the
+		// step's index ("definition.steps[2].points"), which encoding/json
+		// does not give.
+		field, msg := "definition", crm.JSONProblem(err)
+		if path, problem, ok := jsonProblemAt(data); ok {
+			field, msg = "definition."+path, problem
+			if wrapper[path] {
+				msg = fmt.Sprintf(`Unknown key %q: send the definition itself (its trigger, conditions and steps), not wrapped in {%q: …}.`, path, path)
+			}
+		}
+		return Definition{}, &crm.Error{Code: crm.EINVALID, Message: "The definition has an unknown key or a value of the wrong type.", Fields: map[string]string{field: msg}}
 	}
 	return d, nil
 }
+
+// wrapper are the keys of a workflow (Input) around its definition: sent
+// where the definition alone is expected (POST /workflows/check), they
+// are explained.
+var wrapper = map[string]bool{"definition": true, "name": true, "description": true, "version": true}
 
 // Validate checks a definition; each problem is named by its path
 // ("trigger.stage_id", "steps[2].points", "steps[1].then[0].tag",

@@ -639,3 +639,52 @@ func checkRefs(ctx context.Context, tx *store.Tx, d *Definition) error {
 	}
 	return nil
 }
+
+// Kinds of hook HookUsers looks for.
+const (
+	HookOutgoing = "webhook"      // an outgoing webhook subscription (call_webhook steps)
+	HookInbound  = "inbound_hook" // an inbound hook (the webhook_received trigger)
+)
+
+// HookUsers names the workflows whose runs would still use outgoing
+// webhook id (kind HookOutgoing, a call_webhook step) or inbound hook id
+// (HookInbound, the trigger): through their published definition, or
+// the version one of their active runs follows. The webhook module asks
+// it (through internal/app) before deleting a hook, so that a workflow
+// does not break silently. Each workflow is named once, by name.
+func HookUsers(ctx context.Context, tx *store.Tx, kind string, id int64) ([]store.WorkflowRef, error) {
+	defs, err := tx.LiveWorkflowDefinitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.WorkflowRef
+	for _, ld := range defs {
+		if n := len(out); n > 0 && out[n-1].ID == ld.Workflow.ID {
+			continue
+		}
+		var d Definition
+		if json.Unmarshal([]byte(ld.Definition), &d) != nil {
+			continue
+		}
+		if usesHook(&d, kind, id) {
+			out = append(out, ld.Workflow)
+		}
+	}
+	return out, nil
+}
+
+func usesHook(d *Definition, kind string, id int64) bool {
+	if kind == HookInbound {
+		return d.Trigger.Kind == TriggerWebhook && d.Trigger.HookID == id
+	}
+	var walk func(steps []Step) bool
+	walk = func(steps []Step) bool {
+		for _, st := range steps {
+			if st.Kind == StepWebhook && st.SubscriptionID == id || walk(st.Then) || walk(st.Else) {
+				return true
+			}
+		}
+		return false
+	}
+	return kind == HookOutgoing && walk(d.Steps)
+}
