@@ -37,7 +37,7 @@ func init() {
 		"Deal":             "A deal. value is in minor units of currency (with value_from_lines, the sum of its line items before tax). custom holds the values of the deal fields (GET /custom-fields?entity=deal) by key. version grows with every change; send it back with a move or a change to be told (409) when someone changed the deal meanwhile.",
 		"DealLine":         "A line item: subtotal = quantity × unit_price − discount; tax = subtotal × tax_rate / 10000, rounded half up; total = subtotal + tax. tax_rate is in hundredths of a percent (900 is 9%).",
 		"LineInput":        "A line item: product_id (its name, SKU, price and tax rate unless given here) or a name; quantity 1 when absent; currency, when given, must be the deal's.",
-		"DealCreate":       "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody). custom: values of the deal fields by key, each checked against its type (an unknown key or a bad value is a 422 naming custom.<key>; required fields are required).",
+		"DealCreate":       "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody). custom: values of the deal fields by key, each checked against its type (an unknown key or a bad value is a 422 naming custom.<key>; required fields are required). stage_id may be the won or lost stage: the deal is created closed, as moving it there would close it; for the lost stage lost_reason_id (required when the settings require a reason and there are reasons: else a 422 naming lost_reason_id) and lost_note, ignored for other stages.",
 		"DealPatch":        "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags replace the whole list; custom merges per key, null removing a value (a required field cannot be removed). pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent). version, when sent, must be the deal's current one.",
 		"DealMove":         "The stage to move to (one of the deal's pipeline's), the version you saw, and for the lost stage a lost reason and a note.",
 		"DealConflict":     "The deal changed since the version sent: deal is the deal as it is now.",
@@ -45,7 +45,7 @@ func init() {
 		"Product":          "A product of the catalogue; price in minor units of currency, tax_rate in hundredths of a percent.",
 		"Quote":            "A quote: the deal's line items when it was made, with totals; number is unique (shown with the settings' prefix).",
 		"Lead":             "A lead: someone not yet qualified, with where they came from (source) and how far they are (status).",
-		"LeadConvert":      "What a lead becomes: contact_id or company_id to use existing ones (else found by phone, email or name, or created); no_company, no_deal; deal for the deal's fields (title, pipeline, stage, value, currency, expected close, owner).",
+		"LeadConvert":      "What a lead becomes: contact_id or company_id to use existing ones (else found by phone, email or name, or created); no_company, no_deal; deal for the deal's fields (title, pipeline, stage, value, currency, expected close, owner; for a lost stage lost_reason_id and lost_note, errors named deal.<field>).",
 		"Conversion":       "What a lead became: the person and company (created or found) and the deal.",
 		"LostReason":       "A reason deals are lost for; active false retires it (deals lost for it keep it).",
 		"Board":            "A pipeline's open stages with the count and total value (and weighted value) of their open deals per currency, and their first cards; next is a column's cursor to more cards.",
@@ -115,7 +115,7 @@ func salesRoutes(a *API) []route {
 			Summary: "Download the deals of the filter as CSV (UTF-8 with a byte order mark)", Description: customFilterNote + " After the fixed columns, one column custom.<key> per deal field.", Out: "", MediaType: "text/csv"}},
 		{"POST /api/v1/deals", a.handleDealCreate, op{ID: "createDeal", Tag: "deals", Perm: write, Status: http.StatusCreated, Location: true,
 			Summary: "Create a deal", In: dealCreate{}, Out: &crm.Deal{},
-			Description: "Writes deal.created on the person's and company's timelines."}},
+			Description: "Writes deal.created on the person's and company's timelines. Created in the won or lost stage, the deal is closed as a move there closes it: a lost stage takes lost_reason_id and lost_note (a missing required reason is a 422 naming lost_reason_id), and deal.won or deal.lost, with the payload a move writes, follows deal.created."}},
 		{"GET /api/v1/deals/{id}", a.handleDealGet, op{ID: "getDeal", Tag: "deals", Perm: read, Summary: "Read a deal with its line items", Out: &crm.Deal{}}},
 		{"PATCH /api/v1/deals/{id}", a.handleDealUpdate, op{ID: "updateDeal", Tag: "deals", Perm: write, Conflict: dealConflict,
 			Summary: "Change a deal: members sent are changed, the rest stay", In: dealPatch{}, Out: &crm.Deal{}}},
@@ -487,12 +487,15 @@ type dealCreate struct {
 	Tags           []string          `json:"tags,omitempty"`
 	Custom         map[string]any    `json:"custom,omitempty"`
 	Lines          []sales.LineInput `json:"lines,omitempty"`
+	LostReasonID   int64             `json:"lost_reason_id,omitempty"`
+	LostNote       string            `json:"lost_note,omitempty"`
 }
 
 func (in dealCreate) input() sales.DealInput {
 	return sales.DealInput{Title: in.Title, PipelineID: in.PipelineID, StageID: in.StageID, Value: in.Value, Currency: in.Currency,
 		ValueFromLines: in.ValueFromLines, ContactID: in.ContactID, CompanyID: in.CompanyID, OwnerID: in.OwnerID,
-		ExpectedClose: in.ExpectedClose, Source: in.Source, Tags: in.Tags, Custom: in.Custom, Lines: in.Lines}
+		ExpectedClose: in.ExpectedClose, Source: in.Source, Tags: in.Tags, Custom: in.Custom, Lines: in.Lines,
+		LostReasonID: in.LostReasonID, LostNote: in.LostNote}
 }
 
 func (a *API) handleDealCreate(w http.ResponseWriter, r *http.Request) {

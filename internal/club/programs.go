@@ -136,6 +136,11 @@ func ProgramInputOf(p *Program) ProgramInput {
 		ReferrerPoints: p.ReferrerPoints, RefereePoints: p.RefereePoints, AutoEnrol: p.AutoEnrol, HoldHours: p.HoldHours, Signup: p.Signup, Active: &active}
 }
 
+// CheckProgram reports what CreateProgram and UpdateProgram would refuse
+// in, storing nothing: for a form that found problems of its own and
+// shows the rest with them.
+func CheckProgram(in ProgramInput) error { return in.validate() }
+
 // CreateProgram makes a program.
 func (s *Service) CreateProgram(ctx context.Context, in ProgramInput) (*Program, error) {
 	if err := crm.Authorize(ctx, crm.PermSettingsManage, true); err != nil {

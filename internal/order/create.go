@@ -293,6 +293,62 @@ func (s *Service) Create(ctx context.Context, in Input) (o *crm.Order, created b
 	return o, created, nil
 }
 
+// errChecked ends Check's transaction, so that nothing it did is kept.
+var errChecked = errors.New("order: checked, not stored")
+
+// Check reports the problems Create would find with in, storing nothing:
+// the fields' and the customer's (a member number or contact id nobody
+// has) together, in one EINVALID error, or nil. The customer is looked up
+// as Create does, in a transaction that is always rolled back (finding
+// someone new by phone creates them there). For a form that found
+// problems of its own and shows the rest with them. Needs orders:write.
+func (s *Service) Check(ctx context.Context, in Input) error {
+	if err := crm.Authorize(ctx, crm.PermOrdersWrite, true); err != nil {
+		return err
+	}
+	_, err := prepare(ctx, in, s.db.Now().UTC().Truncate(time.Microsecond))
+	if err != nil && crm.ErrorCode(err) != crm.EINVALID {
+		return err
+	}
+	fields := map[string]string{}
+	for k, v := range crm.ErrorFields(err) {
+		fields[k] = v
+	}
+	customerOK := true
+	for k := range fields {
+		customerOK = customerOK && k != "customer" && !strings.HasPrefix(k, "customer.")
+	}
+	if customerOK {
+		ref := in.Customer
+		ref.MemberNumber, ref.Phone, ref.ExternalID = strings.TrimSpace(ref.MemberNumber), strings.TrimSpace(ref.Phone), strings.TrimSpace(ref.ExternalID)
+		ref.Email = strings.ToLower(strings.TrimSpace(ref.Email))
+		ref.FirstName, ref.LastName = strings.TrimSpace(ref.FirstName), strings.TrimSpace(ref.LastName)
+		source := strings.TrimSpace(in.Source)
+		if source == "" {
+			source = sourceFromContext(ctx)
+		}
+		err := s.db.Write(ctx, func(tx *store.Tx) error {
+			if _, err := s.customer(ctx, tx, ref, source); err != nil {
+				return err
+			}
+			return errChecked
+		})
+		switch {
+		case errors.Is(err, errChecked):
+		case crm.ErrorCode(err) == crm.EINVALID && len(crm.ErrorFields(err)) > 0:
+			for k, v := range crm.ErrorFields(err) {
+				fields[k] = v
+			}
+		default:
+			return err
+		}
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return &crm.Error{Code: crm.EINVALID, Message: "Some fields are invalid.", Fields: fields}
+}
+
 // stored returns the order stored under p's source and external id when
 // its content is p's, ECONFLICT naming external_id when it differs.
 func (s *Service) stored(ctx context.Context, p *prepared) (*crm.Order, error) {

@@ -31,6 +31,11 @@ type DealInput struct {
 	Custom         map[string]any
 	Lines          []LineInput
 	LeadID         int64 // set by lead conversion
+	// LostReasonID and LostNote are for a deal created in a lost stage,
+	// as a move there takes them (the reason required when the settings
+	// say so and there are reasons); other stages ignore them.
+	LostReasonID int64
+	LostNote     string
 }
 
 // ConflictError is returned (code conflict, 409) when a move or update
@@ -62,7 +67,10 @@ func checkVersion(d *crm.Deal, version int64) error {
 
 // CreateDeal validates and stores a deal, its tags and line items, its
 // first stage visit, an audit entry and deal.created (on the person's and
-// company's timelines). Needs sales:write.
+// company's timelines). A deal created in a won or lost stage is closed
+// as a move there would close it: a lost stage takes (and may require) a
+// lost reason, and deal.won or deal.lost follows deal.created, so reports
+// and automations count it. Needs sales:write.
 func (s *Service) CreateDeal(ctx context.Context, in DealInput) (*crm.Deal, error) {
 	if err := crm.Authorize(ctx, crm.PermSalesWrite, true); err != nil {
 		return nil, err
@@ -130,6 +138,14 @@ func (s *Service) createDealTx(ctx context.Context, tx *store.Tx, in DealInput) 
 	if err != nil {
 		return nil, err
 	}
+	reason := ""
+	if p != nil {
+		var lost lostClose
+		if lost, err = s.checkClose(ctx, tx, &v, stage, in.LostReasonID, in.LostNote, 0); err != nil {
+			return nil, err
+		}
+		d.LostReasonID, d.LostNote, reason = lost.reasonID, lost.note, lost.reason
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -159,7 +175,11 @@ func (s *Service) createDealTx(ctx context.Context, tx *store.Tx, in DealInput) 
 	if err != nil {
 		return nil, err
 	}
-	return d, emitDeal(ctx, tx, crm.EventDealCreated, d, pl)
+	if err := emitDeal(ctx, tx, crm.EventDealCreated, d, pl); err != nil {
+		return nil, err
+	}
+	// Created closed: closed as a move from an open stage closes it.
+	return d, emitStatusChange(ctx, tx, d, crm.DealOpen, pl, reason)
 }
 
 // placeNew finds the pipeline and stage of a new deal.
@@ -893,37 +913,11 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, d *crm.Deal, p *crm.
 	}
 	from := before.StageID
 	var v crm.Validation
-	reason := ""
-	if st.Kind == crm.StageLost {
-		note := checkText(&v, "lost_note", in.lostNote, 2000)
-		reasons, err := tx.ListLostReasons(ctx, false)
-		if err != nil {
-			return err
-		}
-		if in.lostReasonID != 0 {
-			found := false
-			for _, r := range reasons {
-				if r.ID == in.lostReasonID {
-					found = r.Active || r.ID == before.LostReasonID
-					reason = r.Name
-				}
-			}
-			if !found {
-				v.Add("lost_reason_id", "Choose one of the lost reasons.")
-			}
-		} else if len(reasons) > 0 {
-			st, err := s.settings(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if st.RequireLostReason {
-				v.Add("lost_reason_id", "Say why the deal was lost: choose one of the lost reasons.")
-			}
-		}
-		d.LostReasonID, d.LostNote = in.lostReasonID, note
-	} else {
-		d.LostReasonID, d.LostNote = 0, ""
+	lost, err := s.checkClose(ctx, tx, &v, st, in.lostReasonID, in.lostNote, before.LostReasonID)
+	if err != nil {
+		return err
 	}
+	d.LostReasonID, d.LostNote = lost.reasonID, lost.note
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -966,12 +960,64 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, d *crm.Deal, p *crm.
 	if err := emitDeal(ctx, tx, crm.EventDealStageChanged, d, StageChangedPayload{DealPayload: pl, FromStageID: from, FromStage: fromName, Seconds: secs}); err != nil {
 		return err
 	}
+	return emitStatusChange(ctx, tx, d, before.Status, pl, lost.reason)
+}
+
+// lostClose is what a deal entering a stage keeps of a lost reason: the
+// reason (its id and name) and note for a lost stage, nothing otherwise.
+type lostClose struct {
+	reasonID int64
+	reason   string
+	note     string
+}
+
+// checkClose checks what entering stage st takes, for a move and for a
+// deal created there alike: a lost stage takes a lost reason (an active
+// one, or keep, the one the deal already has), required when the
+// settings say so and there are reasons, and a note; other stages take
+// neither (both are dropped). Problems go to v under lost_reason_id and
+// lost_note.
+func (s *Service) checkClose(ctx context.Context, tx *store.Tx, v *crm.Validation, st crm.Stage, reasonID int64, note string, keep int64) (lostClose, error) {
+	if st.Kind != crm.StageLost {
+		return lostClose{}, nil
+	}
+	out := lostClose{reasonID: reasonID, note: checkText(v, "lost_note", note, 2000)}
+	reasons, err := tx.ListLostReasons(ctx, false)
+	if err != nil {
+		return out, err
+	}
+	if reasonID != 0 {
+		found := false
+		for _, r := range reasons {
+			if r.ID == reasonID {
+				found = r.Active || r.ID == keep
+				out.reason = r.Name
+			}
+		}
+		if !found {
+			v.Add("lost_reason_id", "Choose one of the lost reasons.")
+		}
+	} else if len(reasons) > 0 {
+		set, err := s.settings(ctx, tx)
+		if err != nil {
+			return out, err
+		}
+		if set.RequireLostReason {
+			v.Add("lost_reason_id", "Say why the deal was lost: choose one of the lost reasons.")
+		}
+	}
+	return out, nil
+}
+
+// emitStatusChange writes deal.won, deal.lost (with reason, the lost
+// reason's name) or deal.reopened when deal d's status is no longer was.
+func emitStatusChange(ctx context.Context, tx *store.Tx, d *crm.Deal, was string, pl DealPayload, reason string) error {
 	switch {
-	case d.Status == crm.DealWon && before.Status != crm.DealWon:
+	case d.Status == crm.DealWon && was != crm.DealWon:
 		return emitDeal(ctx, tx, crm.EventDealWon, d, pl)
-	case d.Status == crm.DealLost && before.Status != crm.DealLost:
+	case d.Status == crm.DealLost && was != crm.DealLost:
 		return emitDeal(ctx, tx, crm.EventDealLost, d, DealLostPayload{DealPayload: pl, ReasonID: d.LostReasonID, Reason: reason, Note: d.LostNote})
-	case d.Status == crm.DealOpen && before.Status != crm.DealOpen:
+	case d.Status == crm.DealOpen && was != crm.DealOpen:
 		return emitDeal(ctx, tx, crm.EventDealReopened, d, pl)
 	}
 	return nil

@@ -100,6 +100,11 @@ func programForm(p *locale.Printer, f *form) club.ProgramInput {
 	return in
 }
 
+// programFail puts the service's verdict on a program form.
+func programFail(p *locale.Printer) func(*form, error) {
+	return func(f *form, err error) { f.fail(p, err, clubFieldKeys(programFields...)) }
+}
+
 // programValues fills the program form from a stored program.
 func programValues(p *locale.Printer, pr *club.Program) form {
 	v := map[string]string{"name": pr.Name, "currency": pr.Currency, "earn_points": strconv.FormatInt(pr.EarnPoints, 10),
@@ -125,13 +130,13 @@ func (s *server) handleClubProgramCreate(w http.ResponseWriter, r *http.Request)
 	p := state(r).p
 	f := newForm(r, programFields...)
 	in := programForm(p, &f)
-	if f.ok() {
-		pr, err := s.club.CreateProgram(r.Context(), in)
-		if err == nil {
-			redirect(w, r, "/settings/club/"+strconv.FormatInt(pr.ID, 10), "")
-			return
-		}
-		f.fail(p, err, clubFieldKeys(programFields...))
+	if !f.ok() {
+		f.mergeFail(club.CheckProgram(in), programFail(p))
+	} else if pr, err := s.club.CreateProgram(r.Context(), in); err == nil {
+		redirect(w, r, "/settings/club/"+strconv.FormatInt(pr.ID, 10), "")
+		return
+	} else {
+		programFail(p)(&f, err)
 	}
 	s.renderClubSettings(w, r, http.StatusUnprocessableEntity, f)
 }
@@ -187,13 +192,13 @@ func (s *server) handleClubProgramUpdate(w http.ResponseWriter, r *http.Request)
 	p := state(r).p
 	f := newForm(r, programFields...)
 	in := programForm(p, &f)
-	if f.ok() {
-		_, err := s.club.UpdateProgram(r.Context(), id, in)
-		if err == nil {
-			redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10), "club_saved")
-			return
-		}
-		f.fail(p, err, clubFieldKeys(programFields...))
+	if !f.ok() {
+		f.mergeFail(club.CheckProgram(in), programFail(p))
+	} else if _, err := s.club.UpdateProgram(r.Context(), id, in); err == nil {
+		redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10), "club_saved")
+		return
+	} else {
+		programFail(p)(&f, err)
 	}
 	s.renderClubProgram(w, r, http.StatusUnprocessableEntity, f, form{}, form{})
 }

@@ -549,20 +549,5 @@ func languageName(code string) string {
 // service's checks, run on a copy when the form already failed its own
 // (a date it could not read), so that every problem shows at once.
 func mergeErrors(p *locale.Printer, f *form, err error, fields []*crm.CustomField, rename func(string) string) {
-	if err == nil {
-		return
-	}
-	var tmp form
-	failRecord(p, &tmp, err, fields, rename)
-	if f.Errors == nil {
-		f.Errors = map[string]string{}
-	}
-	for k, v := range tmp.Errors {
-		if _, ok := f.Errors[k]; !ok {
-			f.Errors[k] = v
-		}
-	}
-	if f.Error == nil {
-		f.Error = tmp.Error
-	}
+	f.mergeFail(err, func(f *form, err error) { failRecord(p, f, err, fields, rename) })
 }

@@ -565,18 +565,24 @@ func (s *server) handleOrderCreate(w http.ResponseWriter, r *http.Request) {
 		rows = append(rows, i)
 		in.Lines = append(in.Lines, l)
 	}
+	// With a value it could not read the form is not sent: the service
+	// checks the rest, storing nothing, so every problem shows at once.
+	var o *crm.Order
+	var err error
 	if f.ok() {
-		o, _, err := s.orders.Create(r.Context(), in)
-		if err == nil {
-			redirect(w, r, "/orders/"+strconv.FormatInt(o.ID, 10), "order_created")
-			return
-		}
-		if crm.ErrorCode(err) != crm.EINVALID && crm.ErrorCode(err) != crm.ECONFLICT {
-			s.renderError(w, r, err)
-			return
-		}
-		s.failOrderForm(p, &f, err, rows)
+		o, _, err = s.orders.Create(r.Context(), in)
+	} else {
+		err = s.orders.Check(r.Context(), in)
 	}
+	switch code := crm.ErrorCode(err); {
+	case o != nil:
+		redirect(w, r, "/orders/"+strconv.FormatInt(o.ID, 10), "order_created")
+		return
+	case err != nil && code != crm.EINVALID && code != crm.ECONFLICT:
+		s.renderError(w, r, err)
+		return
+	}
+	f.mergeFail(err, func(f *form, err error) { s.failOrderForm(p, f, err, rows) })
 	s.renderOrderForm(w, r, http.StatusUnprocessableEntity, f)
 }
 

@@ -149,10 +149,12 @@ type dealFormPage struct {
 	Person    string // the chosen person's name
 	Company   string
 	Custom    []customRow // the deal fields' inputs
+	// Reasons are the active lost reasons, for a deal put in a lost stage.
+	Reasons []*crm.LostReason
 }
 
 var dealFormFields = []string{"title", "stage_id", "value", "currency", "value_from_lines", "person", "company", "owner_id",
-	"expected_close", "source", "tags", "version"}
+	"expected_close", "source", "tags", "version", "lost_reason_id", "lost_note"}
 
 func (s *server) handleDealNew(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -219,6 +221,10 @@ func (s *server) renderDealForm(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	d.Users = users.Active
+	if d.Reasons, err = s.sales.LostReasons(ctx, true); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	d.Custom = rows
 	if rows == nil {
 		fields, err := s.sales.DealFields(ctx)
@@ -339,6 +345,9 @@ func (s *server) readDealForm(r *http.Request, update bool) (form, sales.DealInp
 		f.invalid(p, "title", "error.required")
 	}
 	in.StageID, _ = strconv.ParseInt(f.V("stage_id"), 10, 64)
+	// For a won or lost stage: the deal is closed as a move there closes it.
+	in.LostReasonID, _ = strconv.ParseInt(f.V("lost_reason_id"), 10, 64)
+	in.LostNote = f.V("lost_note")
 	if v := f.V("value"); v != "" && !in.ValueFromLines {
 		// Without a currency the deal takes its pipeline's: the amount is
 		// read with that currency's decimals (12000000 rials, not 120000.00).
@@ -375,7 +384,24 @@ func (s *server) readDealForm(r *http.Request, update bool) (form, sales.DealInp
 	}
 	rows, custom := readCustom(p, r.PostForm, fields, &f, update)
 	in.Custom = custom
+	if !f.ok() { // not sent: say now what the service would say too
+		f.mergeFail(checkDeal(in), func(f *form, err error) { failDealForm(p, f, err, fields) })
+	}
 	return f, in, rows, fields, nil
+}
+
+// checkDeal repeats the service's checks of a deal's currency and value,
+// in its words, for a form that is not sent because it found problems of
+// its own: the sales service cannot check a deal without storing it.
+func checkDeal(in sales.DealInput) error {
+	var v crm.Validation
+	if in.Currency != "" && !sales.ValidCurrency(in.Currency) {
+		v.Add("currency", "%q is not an ISO 4217 currency code (IRR, USD, EUR, AED …).", in.Currency)
+	}
+	if in.Value != nil && (*in.Value < 0 || *in.Value > sales.MaxAmount) {
+		v.Add("value", "Use an amount from 0 to %d (in minor units).", int64(sales.MaxAmount))
+	}
+	return v.Err()
 }
 
 // renameCustom renames the custom.<key> fields of a validation error to
@@ -413,7 +439,8 @@ func customFilterKeys(f form) []string {
 // messages in other languages.
 var dealFieldKeys = map[string]string{"title": "error.required", "value": "sales.error.amount", "currency": "sales.error.currency",
 	"contact_id": "sales.error.person", "company_id": "sales.error.company", "owner_id": "error.choose_option",
-	"expected_close": "sales.error.date", "stage_id": "sales.error.stage", "pipeline_id": "sales.error.stage", "tags": "contacts.error.too_long"}
+	"expected_close": "sales.error.date", "stage_id": "sales.error.stage", "pipeline_id": "sales.error.stage", "tags": "contacts.error.too_long",
+	"lost_reason_id": "sales.error.lost_reason"}
 
 var dealFieldNames = map[string]string{"contact_id": "person", "company_id": "company"}
 
@@ -513,7 +540,7 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		var d *crm.Deal
 		if d, err = s.sales.UpdateDeal(ctx, id, up); err == nil && up.PipelineID == nil && in.StageID != 0 && in.StageID != d.StageID {
-			d, err = s.sales.Move(ctx, id, sales.MoveInput{StageID: in.StageID, Version: d.Version})
+			d, err = s.sales.Move(ctx, id, sales.MoveInput{StageID: in.StageID, Version: d.Version, LostReasonID: in.LostReasonID, LostNote: in.LostNote})
 		}
 		if err == nil {
 			redirect(w, r, "/sales/deals/"+strconv.FormatInt(id, 10), "deal_saved")
