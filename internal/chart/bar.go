@@ -60,7 +60,7 @@ func (c *Bar) extent() (lo, hi float64) {
 func (c *Bar) title(si, ci int) string {
 	t := c.Labels[ci]
 	if len(c.Series) > 1 || c.Series[si].Name != "" {
-		t += " · " + c.Series[si].Name
+		t += c.sep() + c.Series[si].Name
 	}
 	return t + ": " + c.format(c.value(si, ci))
 }

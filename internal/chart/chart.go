@@ -59,6 +59,18 @@ type Common struct {
 	// titles; nil formats with strconv ('g', up to 6 significant
 	// digits). It is given finite numbers only.
 	Format func(float64) string
+	// Sep joins a category and a series name in the titles of bars and
+	// points; empty means " · ". Persian and Arabic pass "، ": a middle
+	// dot next to a number reads as the digit zero there.
+	Sep string
+}
+
+// sep returns the separator of category and series names in titles.
+func (c *Common) sep() string {
+	if c.Sep == "" {
+		return " · "
+	}
+	return c.Sep
 }
 
 // Series is one named list of values, one per category (or x position).

@@ -183,7 +183,7 @@ func (c *Line) SVG() string {
 				}
 				t := c.pointLabel(i)
 				if sr.Name != "" {
-					t += " · " + sr.Name
+					t += c.sep() + sr.Name
 				}
 				t += ": " + c.format(sr.Values[i])
 				s.b.WriteString(`<circle class="chart-point ` + cls + `" cx="` + num(s.x(xAt(i))) + `" cy="` + num(y.at(sr.Values[i])) + `" r="3"><title>`)

@@ -2,10 +2,12 @@ package desk
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 
 	"github.com/pivand/pivand/internal/crm"
+	"github.com/pivand/pivand/internal/locale"
 	"github.com/pivand/pivand/internal/store"
 )
 
@@ -259,12 +261,17 @@ func (s *Service) DeletePolicy(ctx context.Context, id int64) error {
 // calendar (Saturday to Wednesday 08:00–16:00 and Thursday 08:00–12:00
 // in the given time zone) and one SLA policy per priority on it: urgent
 // answered in 30 minutes and solved in 4 hours, high 1 h / 8 h, normal
-// 4 h / 3 days, low 8 h / 5 days of working time. Needs settings:manage.
+// 4 h / 3 days, low 8 h / 5 days of working time. When the desk's
+// settings were never saved, it also saves them with the default
+// categories. The names (calendar, policies, categories) are in the
+// language of the user who runs it, so a Persian admin gets Persian
+// names; what exists already is left alone. Needs settings:manage.
 func (s *Service) StandardSetup(ctx context.Context, timeZone string) ([]*crm.SLAPolicy, error) {
 	if err := crm.Authorize(ctx, crm.PermSettingsManage, true); err != nil {
 		return nil, err
 	}
-	cal := crm.BusinessCalendar{Name: "Office hours", TimeZone: timeZone}
+	p := standardPrinter(ctx)
+	cal := crm.BusinessCalendar{Name: p.T("service.standard.calendar"), TimeZone: timeZone}
 	for _, d := range []int{6, 0, 1, 2, 3} {
 		cal.Hours = append(cal.Hours, crm.WorkingSpan{Day: d, Start: "08:00", End: "16:00"})
 	}
@@ -289,19 +296,44 @@ func (s *Service) StandardSetup(ctx context.Context, timeZone string) ([]*crm.SL
 			prio       string
 			first, res int64
 		}{{crm.PriorityUrgent, 30, 4 * 60}, {crm.PriorityHigh, 60, day}, {crm.PriorityNormal, 4 * 60, 3 * day}, {crm.PriorityLow, 8 * 60, 5 * day}} {
-			p := &crm.SLAPolicy{Name: x.prio, Active: true, Conditions: crm.SLAConditions{Priorities: []string{x.prio}}, CalendarID: cal.ID,
-				FirstResponseMinutes: x.first, ResolutionMinutes: x.res, WarnMinutes: min(30, x.first/2)}
-			if err := tx.InsertSLAPolicy(ctx, p); err != nil {
+			pol := &crm.SLAPolicy{Name: p.T("service.priority." + x.prio), Active: true, Conditions: crm.SLAConditions{Priorities: []string{x.prio}},
+				CalendarID: cal.ID, FirstResponseMinutes: x.first, ResolutionMinutes: x.res, WarnMinutes: min(30, x.first/2)}
+			if err := tx.InsertSLAPolicy(ctx, pol); err != nil {
 				return err
 			}
-			out = append(out, p)
+			out = append(out, pol)
 		}
-		if err := tx.Audit(ctx, "desk.standard_setup", "settings", 0, nil, map[string]any{"calendar": cal, "policies": out}); err != nil {
+		audit := map[string]any{"calendar": cal, "policies": out}
+		// Settings never saved: store the default categories by name in
+		// the admin's language (saved settings, and tickets, stay as they are).
+		if _, saved, err := tx.DeskSetting(ctx, settingsKey); err != nil {
+			return err
+		} else if !saved {
+			st := DefaultSettings()
+			for i, c := range st.Categories {
+				st.Categories[i] = p.T("service.standard.category." + c)
+			}
+			b, _ := json.Marshal(st)
+			if err := tx.SaveDeskSetting(ctx, settingsKey, string(b)); err != nil {
+				return err
+			}
+			audit["settings"] = st
+		}
+		if err := tx.Audit(ctx, "desk.standard_setup", "settings", 0, nil, audit); err != nil {
 			return err
 		}
 		return enqueueRecompute(ctx, tx)
 	})
 	return out, err
+}
+
+// standardPrinter speaks the language of the user on ctx (English
+// without one), for the names the standard setup creates.
+func standardPrinter(ctx context.Context) *locale.Printer {
+	if u := crm.UserFromContext(ctx); u != nil {
+		return locale.ForLanguage(u.Preferences.Language)
+	}
+	return locale.ForLanguage(locale.DefaultLanguage)
 }
 
 // --- Escalation rules ---

@@ -66,6 +66,29 @@ func TestCatalogScripts(t *testing.T) {
 	}
 }
 
+// TestNoMiddleDotInPersianOrArabic: in Persian and Arabic a middle dot
+// "·" between phrases reads as the digit zero "۰" next to a number ("۴ از
+// ۵ · ۱۰۰٪" read as "۵ ۰ ۱۰۰"). The rule: fa and ar separate phrases with
+// the Arabic comma "، " (sep.dot, Printer.Sep), never a middle dot.
+func TestNoMiddleDotInPersianOrArabic(t *testing.T) {
+	nearNumber := regexp.MustCompile(`(\{[a-z_]+\}|[0-9۰-۹٠-٩])\s*·|·\s*(\{[a-z_]+\}|[0-9۰-۹٠-٩])`)
+	for _, lang := range []string{"fa", "ar"} {
+		for key, msg := range catalogs[lang] {
+			if nearNumber.MatchString(msg) {
+				t.Errorf("%s: %s has a middle dot next to a number or placeholder: %q", lang, key, msg)
+			} else if strings.Contains(msg, "·") {
+				t.Errorf("%s: %s separates with a middle dot; use \"، \": %q", lang, key, msg)
+			}
+		}
+		if got := ForLanguage(lang).Sep(); got != "، " {
+			t.Errorf("%s: Sep() = %q, want the Arabic comma", lang, got)
+		}
+	}
+	if got := ForLanguage("en").Sep(); got != " · " {
+		t.Errorf("en: Sep() = %q, want a middle dot", got)
+	}
+}
+
 func TestT(t *testing.T) {
 	en := For(crm.Preferences{Language: "en"})
 	if got := en.T("dashboard.greeting.other", "name", "Sara"); got != "Hello, Sara" {

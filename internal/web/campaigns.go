@@ -599,7 +599,7 @@ func (s *server) renderCampaign(w http.ResponseWriter, r *http.Request, status i
 	}
 	if len(series) > 1 { // one bucket is no line: the counts above say it
 		lc := chart.Line{Common: chart.Common{ID: "campaign", Title: p.T("campaigns.chart.title"), Desc: p.T("campaigns.chart.desc"),
-			RTL: p.Dir() == "rtl", Format: func(v float64) string { return p.Number(int64(v)) }}}
+			RTL: p.Dir() == "rtl", Sep: p.Sep(), Format: func(v float64) string { return p.Number(int64(v)) }}}
 		sent, opened, clicked := make([]float64, len(series)), make([]float64, len(series)), make([]float64, len(series))
 		for i, pt := range series {
 			if len(series) > 1 && series[len(series)-1].At.Sub(series[0].At) >= 48*60*60*1e9 {

@@ -370,8 +370,7 @@ func conditionWords(p *locale.Printer, r *crm.Rule) string {
 		for i := range r.Conditions {
 			parts = append(parts, conditionWords(p, &r.Conditions[i]))
 		}
-		sep := " · "
-		return strings.Join(parts, sep)
+		return strings.Join(parts, p.Sep())
 	}
 	label := r.Field
 	if k := "segments.field." + r.Field; p.Has(k) {

@@ -46,7 +46,7 @@ func newPanel(rq *reportRequest, key string) *reportPanel {
 // common returns the chart options every panel shares.
 func (rq *reportRequest) common(id, title, desc string) chart.Common {
 	p := rq.p
-	return chart.Common{ID: "chart-" + id, Title: title, Desc: desc, RTL: rq.rtl, Format: func(v float64) string { return compact(p, v) }}
+	return chart.Common{ID: "chart-" + id, Title: title, Desc: desc, RTL: rq.rtl, Sep: p.Sep(), Format: func(v float64) string { return compact(p, v) }}
 }
 
 // monthTicks labels months for a chart axis.

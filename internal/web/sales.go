@@ -205,7 +205,8 @@ func (b *salesBase) Amount(amount int64, currency string) string {
 	return moneyAmount(b.L, amount, currency)
 }
 
-// Totals formats amounts of several currencies: "1,000 IRR · 20 USD".
+// Totals formats amounts of several currencies: "1,000 IRR · 20 USD"
+// (joined by the language's separator, a comma in Persian and Arabic).
 func (b *salesBase) Totals(list []sales.Amount) string { return totalsText(b.L, list, false) }
 
 // Weighted formats the weighted amounts of several currencies.
@@ -223,7 +224,7 @@ func totalsText(p *locale.Printer, list []sales.Amount, weighted bool) string {
 		}
 		parts[i] = formatMoney(p, v, a.Currency)
 	}
-	return strings.Join(parts, " · ")
+	return strings.Join(parts, p.Sep())
 }
 
 // CloseDate shows a deal's expected close date (YYYY-MM-DD) in the

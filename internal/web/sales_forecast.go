@@ -171,7 +171,7 @@ func forecastCharts(p *locale.Printer, f *sales.Forecast) []forecastChart {
 			continue
 		}
 		c := chart.Bar{Common: chart.Common{ID: "forecast-" + strings.ToLower(cur), Title: p.T("sales.forecast.chart", "currency", cur),
-			Desc: p.T("sales.forecast.chart_desc"), RTL: rtl, Format: func(v float64) string { return compact(p, v) }},
+			Desc: p.T("sales.forecast.chart_desc"), RTL: rtl, Sep: p.Sep(), Format: func(v float64) string { return compact(p, v) }},
 			Labels: labels, Series: []chart.Series{weighted, value}}
 		out = append(out, forecastChart{Currency: cur, SVG: template.HTML(c.SVG()), Legend: template.HTML(chart.Legend(weighted.Name, value.Name))})
 	}

@@ -185,6 +185,7 @@ func (s *server) editorConfig(r *http.Request, errs []ruleError) (string, error)
 		"from", "to", "list_hint", "ids_hint", "amount", "unit", "choose_field", "counting", "count_error", "sample", "group", "no_conditions", "sample_none"} {
 		c.Text[k] = p.T("segments.editor." + k)
 	}
+	c.Text["sep"] = p.Sep() // joins a row's error messages; no middle dot in fa/ar
 	b, err := json.Marshal(c)
 	return string(b), err
 }

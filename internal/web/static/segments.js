@@ -74,7 +74,7 @@
     function errorBox(path) {
       var msgs = errors[path];
       var p = el("p", { "class": "field-error", "data-error-for": path });
-      if (msgs && msgs.length) p.textContent = msgs.join(" · ");
+      if (msgs && msgs.length) p.textContent = msgs.join(cfg.text.sep || " · ");
       else p.hidden = true;
       return p;
     }
@@ -328,7 +328,7 @@
       (list || []).forEach(function (e) { addError(errors, e); });
       box.querySelectorAll("[data-error-for]").forEach(function (p) {
         var msgs = errors[p.getAttribute("data-error-for")];
-        p.textContent = msgs ? msgs.join(" · ") : "";
+        p.textContent = msgs ? msgs.join(cfg.text.sep || " · ") : "";
         p.hidden = !msgs;
         var row = p.parentNode;
         if (msgs) row.setAttribute("aria-invalid", "true");
