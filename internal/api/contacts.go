@@ -195,15 +195,7 @@ func (a *API) writeContactError(w http.ResponseWriter, r *http.Request, err erro
 	if p.Duplicates == nil {
 		p.Duplicates = []crm.DuplicateMatch{}
 	}
-	b, merr := json.Marshal(p)
-	if merr != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", problem.ContentType)
-	w.Header().Del("Content-Length")
-	w.WriteHeader(p.Status)
-	w.Write(append(b, '\n'))
+	a.writeProblemWith(w, r, err, p.Status, p)
 }
 
 func (a *API) handleContactList(w http.ResponseWriter, r *http.Request) {

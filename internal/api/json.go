@@ -236,6 +236,21 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.code + ": " + e.msg }
 
+// writeProblemWith answers err's problem document with members of its
+// own (body embeds the problem.Details and adds them, e.g. the deal a
+// conflict is about), or plainly when body does not encode.
+func (a *API) writeProblemWith(w http.ResponseWriter, r *http.Request, err error, status int, body any) {
+	b, merr := json.Marshal(body)
+	if merr != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", problem.ContentType)
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
 // writeError answers with the RFC 9457 problem document for err. Internal
 // errors are logged here, once, and shown to the client without detail.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {

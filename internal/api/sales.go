@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -222,14 +221,7 @@ func (a *API) writeSalesError(w http.ResponseWriter, r *http.Request, err error)
 		a.writeError(w, r, err)
 		return
 	}
-	b, merr := json.Marshal(dealConflictProblem{Details: problem.From(err, r.URL.Path), Deal: ce.Deal})
-	if merr != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", problem.ContentType)
-	w.WriteHeader(http.StatusConflict)
-	w.Write(append(b, '\n'))
+	a.writeProblemWith(w, r, err, http.StatusConflict, dealConflictProblem{Details: problem.From(err, r.URL.Path), Deal: ce.Deal})
 }
 
 // --- Leads ---

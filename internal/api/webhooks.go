@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -220,14 +219,7 @@ func hookDelete(a *API, w http.ResponseWriter, r *http.Request, del func(ctx con
 	for _, wf := range e.Workflows {
 		p.Workflows = append(p.Workflows, WorkflowUse{ID: wf.ID, Name: wf.Name})
 	}
-	b, merr := json.Marshal(p)
-	if merr != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", problem.ContentType)
-	w.WriteHeader(http.StatusConflict)
-	w.Write(append(b, '\n'))
+	a.writeProblemWith(w, r, err, http.StatusConflict, p)
 }
 
 func (a *API) handleWebhookRotate(w http.ResponseWriter, r *http.Request) {
