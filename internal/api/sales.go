@@ -37,7 +37,7 @@ func init() {
 		"DealLine":         "A line item: subtotal = quantity × unit_price − discount; tax = subtotal × tax_rate / 10000, rounded half up; total = subtotal + tax. tax_rate is in hundredths of a percent (900 is 9%).",
 		"LineInput":        "A line item: product_id (its name, SKU, price and tax rate unless given here) or a name; quantity 1 when absent; currency, when given, must be the deal's.",
 		"DealCreate":       "A new deal. pipeline_id absent: the first pipeline; stage_id absent: its first open stage; currency absent: the pipeline's; owner_id absent: you (0: nobody). custom: values of the deal fields by key, each checked against its type (an unknown key or a bad value is a 422 naming custom.<key>; required fields are required). stage_id may be the won or lost stage: the deal is created closed, as moving it there would close it; for the lost stage lost_reason_id (required when the settings require a reason and there are reasons: else a 422 naming lost_reason_id) and lost_note, ignored for other stages.",
-		"DealPatch":        "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags replace the whole list; custom merges per key, null removing a value (a required field cannot be removed). pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent). version, when sent, must be the deal's current one.",
+		"DealPatch":        "Members to change; absent ones stay. owner_id 0 leaves the deal without an owner; tags replace the whole list; custom merges per key, null removing a value (a required field cannot be removed). pipeline_id moves the deal to another pipeline, into stage_id (its first open stage when absent); into its lost stage, lost_reason_id (required when the settings require a reason and there are reasons: else a 422 naming lost_reason_id) and lost_note go with the move as with a move, and are ignored otherwise. version, when sent, must be the deal's current one.",
 		"DealMove":         "The stage to move to (one of the deal's pipeline's), the version you saw, and for the lost stage a lost reason and a note.",
 		"DealConflict":     "The deal changed since the version sent: deal is the deal as it is now.",
 		"StageVisit":       "One stay of a deal in a stage, with the stage's name and kind as they were then; left_at null while it is still there.",
@@ -117,7 +117,8 @@ func salesRoutes(a *API) []route {
 			Description: "Writes deal.created on the person's and company's timelines. Created in the won or lost stage, the deal is closed as a move there closes it: a lost stage takes lost_reason_id and lost_note (a missing required reason is a 422 naming lost_reason_id), and deal.won or deal.lost, with the payload a move writes, follows deal.created."}},
 		{"GET /api/v1/deals/{id}", a.handleDealGet, op{ID: "getDeal", Tag: "deals", Perm: read, Summary: "Read a deal with its line items", Out: &crm.Deal{}}},
 		{"PATCH /api/v1/deals/{id}", a.handleDealUpdate, op{ID: "updateDeal", Tag: "deals", Perm: write, Conflict: dealConflict,
-			Summary: "Change a deal: members sent are changed, the rest stay", In: dealPatch{}, Out: &crm.Deal{}}},
+			Summary: "Change a deal: members sent are changed, the rest stay", In: dealPatch{}, Out: &crm.Deal{},
+			Description: "Writes deal.updated listing the changed members. A new pipeline_id moves the deal into that pipeline's stage_id as a move would (deal.stage_changed, and deal.won, deal.lost or deal.reopened): its lost stage takes lost_reason_id and lost_note, and a missing required reason is a 422 naming lost_reason_id that changes nothing, the other members included. A stage_id of the deal's own pipeline is refused (422): use POST /deals/{id}/move."}},
 		{"DELETE /api/v1/deals/{id}", a.handleDealDelete, op{ID: "deleteDeal", Tag: "deals", Perm: write, Status: http.StatusNoContent,
 			Summary: "Delete a deal (its owner, or a user who may delete records)"}},
 		{"POST /api/v1/deals/{id}/move", a.handleDealMove, op{ID: "moveDeal", Tag: "deals", Perm: write, Conflict: dealConflict,
@@ -520,6 +521,8 @@ type dealPatch struct {
 	Custom         map[string]any `json:"custom,omitempty"`
 	PipelineID     *int64         `json:"pipeline_id,omitempty"`
 	StageID        *int64         `json:"stage_id,omitempty"`
+	LostReasonID   int64          `json:"lost_reason_id,omitempty"`
+	LostNote       string         `json:"lost_note,omitempty"`
 	Version        int64          `json:"version,omitempty"`
 }
 
@@ -529,7 +532,7 @@ func (a *API) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		return a.sales.UpdateDeal(r.Context(), id, sales.DealUpdate{Title: in.Title, Value: in.Value, Currency: in.Currency,
 			ValueFromLines: in.ValueFromLines, ContactID: in.ContactID, CompanyID: in.CompanyID, OwnerID: in.OwnerID,
 			ExpectedClose: in.ExpectedClose, Source: in.Source, Tags: in.Tags, Custom: in.Custom, PipelineID: in.PipelineID,
-			StageID: in.StageID, Version: in.Version})
+			StageID: in.StageID, LostReasonID: in.LostReasonID, LostNote: in.LostNote, Version: in.Version})
 	})
 }
 

@@ -539,8 +539,13 @@ func (s *Service) Users(ctx context.Context) ([]store.UserRef, error) {
 // without an owner; Tags replace the whole list; Custom changes the keys
 // it has (nil or "" removes a value) and keeps the others. PipelineID
 // moves the deal to another pipeline, into StageID (which must be one of
-// that pipeline's; its first open stage when 0). Version, when not 0, must
-// be the deal's current version.
+// that pipeline's; its first open stage when 0). With MoveStage, StageID
+// may also name another stage of the deal's own pipeline: the deal is
+// moved there as Move moves it, after the other changes (without it, such
+// a StageID is refused: moves are made with Move). LostReasonID and
+// LostNote go with a move into a lost stage (either way), as a move takes
+// them; otherwise they are ignored. Version, when not 0, must be the
+// deal's current version.
 type DealUpdate struct {
 	Title          *string
 	Value          *int64
@@ -555,13 +560,19 @@ type DealUpdate struct {
 	Custom         map[string]any
 	PipelineID     *int64
 	StageID        *int64
+	MoveStage      bool
+	LostReasonID   int64
+	LostNote       string
 	Version        int64
 }
 
 // UpdateDeal changes a deal. Changing the pipeline moves it into the new
 // pipeline's stage (a stage change in its history); changing the currency
 // of a deal with line items is refused (the lines are priced in the old
-// one). Writes deal.updated listing the changed fields. Needs sales:write.
+// one). Writes deal.updated listing the changed fields. A move (a new
+// pipeline, or MoveStage) writes what Move writes, and a lost stage takes
+// the lost reason as Move does; everything happens in one transaction, so
+// a refused move (no required reason) changes nothing. Needs sales:write.
 func (s *Service) UpdateDeal(ctx context.Context, id int64, up DealUpdate) (*crm.Deal, error) {
 	if err := crm.Authorize(ctx, crm.PermSalesWrite, true); err != nil {
 		return nil, err
@@ -668,6 +679,7 @@ func (s *Service) UpdateDeal(ctx context.Context, id int64, up DealUpdate) (*crm
 		mark("value", d.Value != before.Value)
 		var newStage *crm.Stage
 		var newPipeline *crm.Pipeline
+		stageMove := false // a move within the deal's pipeline (MoveStage)
 		if up.PipelineID != nil && *up.PipelineID != d.PipelineID {
 			p, st, err := s.placeNew(ctx, tx, &v, *up.PipelineID, ptrOr(up.StageID))
 			if err != nil {
@@ -678,33 +690,61 @@ func (s *Service) UpdateDeal(ctx context.Context, id int64, up DealUpdate) (*crm
 				mark("pipeline_id", true)
 			}
 		} else if up.StageID != nil && *up.StageID != d.StageID {
-			v.Add("stage_id", "Move a deal between stages with a move (POST /deals/{id}/move); here stage_id goes with a new pipeline_id.")
+			if !up.MoveStage {
+				v.Add("stage_id", "Move a deal between stages with a move (POST /deals/{id}/move); here stage_id goes with a new pipeline_id.")
+			} else {
+				p, err := tx.FindPipeline(ctx, d.PipelineID, false)
+				if err != nil {
+					return err
+				}
+				if st, ok := stageIn(p, *up.StageID); ok {
+					newPipeline, newStage, stageMove = p, &st, true
+				} else {
+					v.Add("stage_id", "%s", stageNotInPipeline(ctx, tx, *up.StageID, p))
+				}
+			}
+		}
+		if newStage != nil {
+			// What the move takes (a lost reason) is checked with the rest;
+			// moveTx checks it again as it moves.
+			if _, err := s.checkClose(ctx, tx, &v, *newStage, up.LostReasonID, up.LostNote, before.LostReasonID); err != nil {
+				return err
+			}
 		}
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if newStage != nil {
+		move := moveInput{lostReasonID: up.LostReasonID, lostNote: up.LostNote}
+		if newStage != nil && !stageMove {
 			// A new pipeline: the deal enters the new stage now.
-			return s.moveTx(ctx, tx, d, newPipeline, *newStage, moveInput{changed: changed, before: &before})
+			move.changed, move.before = changed, &before
+			return s.moveTx(ctx, tx, d, newPipeline, *newStage, move)
 		}
-		if len(changed) == 0 {
-			return nil
+		if len(changed) > 0 {
+			ok, err := tx.UpdateDeal(ctx, d)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return s.conflictNow(ctx, tx, id)
+			}
+			if err := tx.Audit(ctx, "deal.update", "deal", d.ID, &before, d); err != nil {
+				return err
+			}
+			pl, err := dealPayload(ctx, tx, d)
+			if err != nil {
+				return err
+			}
+			if err := emitDeal(ctx, tx, crm.EventDealUpdated, d, DealUpdatedPayload{DealPayload: pl, Changed: changed}); err != nil {
+				return err
+			}
 		}
-		ok, err := tx.UpdateDeal(ctx, d)
-		if err != nil {
-			return err
+		if stageMove {
+			// A stage of its own pipeline: then the move, as Move makes it
+			// (its own version, audit entry and events), in this transaction.
+			return s.moveTx(ctx, tx, d, newPipeline, *newStage, move)
 		}
-		if !ok {
-			return s.conflictNow(ctx, tx, id)
-		}
-		if err := tx.Audit(ctx, "deal.update", "deal", d.ID, &before, d); err != nil {
-			return err
-		}
-		pl, err := dealPayload(ctx, tx, d)
-		if err != nil {
-			return err
-		}
-		return emitDeal(ctx, tx, crm.EventDealUpdated, d, DealUpdatedPayload{DealPayload: pl, Changed: changed})
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -520,7 +520,7 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		up := sales.DealUpdate{Title: &in.Title, Currency: &in.Currency, ValueFromLines: &in.ValueFromLines, ContactID: &in.ContactID,
 			CompanyID: &in.CompanyID, OwnerID: &owner, ExpectedClose: &in.ExpectedClose, Source: &in.Source, Tags: &in.Tags,
-			Custom: in.Custom, Version: version}
+			Custom: in.Custom, LostReasonID: in.LostReasonID, LostNote: in.LostNote, Version: version}
 		if !in.ValueFromLines {
 			v := int64(0)
 			if in.Value != nil {
@@ -530,19 +530,17 @@ func (s *server) handleDealUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 		if in.StageID != 0 && in.StageID != cur.StageID {
 			// A stage of another pipeline moves the deal there; of its own,
-			// the change is a move, after the other changes.
+			// the change is a move, after the other changes. Either way in
+			// one call: a refused move (no lost reason) saves nothing.
+			up.StageID, up.MoveStage = &in.StageID, true
 			if pl, err := s.sales.Pipeline(ctx, cur.PipelineID); err == nil {
 				if _, same := sales.StageOf(pl, in.StageID); !same {
 					pid := s.pipelineOfStage(ctx, in.StageID)
-					up.PipelineID, up.StageID = &pid, &in.StageID
+					up.PipelineID = &pid
 				}
 			}
 		}
-		var d *crm.Deal
-		if d, err = s.sales.UpdateDeal(ctx, id, up); err == nil && up.PipelineID == nil && in.StageID != 0 && in.StageID != d.StageID {
-			d, err = s.sales.Move(ctx, id, sales.MoveInput{StageID: in.StageID, Version: d.Version, LostReasonID: in.LostReasonID, LostNote: in.LostNote})
-		}
-		if err == nil {
+		if _, err = s.sales.UpdateDeal(ctx, id, up); err == nil {
 			redirect(w, r, "/sales/deals/"+strconv.FormatInt(id, 10), "deal_saved")
 			return
 		}
