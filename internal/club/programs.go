@@ -256,6 +256,13 @@ func (in *TierInput) validate() error {
 	return v.Err()
 }
 
+// CheckTier reports what SaveTier's own checks of in would refuse,
+// storing nothing and reading nothing: for a form that found problems of
+// its own and shows the rest with them. (SaveTier also refuses a
+// threshold another tier of the program starts at; that needs the
+// program's tiers and is not checked here.)
+func CheckTier(in TierInput) error { return in.validate() }
+
 // SaveTier creates a tier (id 0) or replaces one. Two tiers of a program
 // cannot share a threshold.
 func (s *Service) SaveTier(ctx context.Context, programID, id int64, in TierInput) (*Tier, error) {
@@ -369,6 +376,23 @@ func (in *RuleInput) validate(c *config) error {
 		v.Add("ends_at", "The end must be after the start.")
 	}
 	return v.Err()
+}
+
+// CheckRule reports what SaveRule would refuse in for program programID,
+// storing nothing: the program's tiers are read in a read-only
+// transaction. For a form that found problems of its own and shows the
+// rest with them.
+func (s *Service) CheckRule(ctx context.Context, programID int64, in RuleInput) error {
+	if err := crm.Authorize(ctx, crm.PermSettingsManage, true); err != nil {
+		return err
+	}
+	return s.read(ctx, func(tx *store.Tx) error {
+		c, err := s.config(ctx, tx, programID)
+		if err != nil {
+			return err
+		}
+		return in.validate(c)
+	})
 }
 
 // SaveRule creates a rule (id 0) or replaces one.

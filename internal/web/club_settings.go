@@ -205,6 +205,11 @@ func (s *server) handleClubProgramUpdate(w http.ResponseWriter, r *http.Request)
 
 var tierFields = []string{"name", "threshold", "multiplier", "fee", "benefits"}
 
+// tierFail puts the service's verdict on a tier form.
+func tierFail(p *locale.Printer) func(*form, error) {
+	return func(f *form, err error) { f.fail(p, err, clubFieldKeys(tierFields...)) }
+}
+
 func (s *server) handleClubTierSave(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathInt(w, r)
 	if !ok {
@@ -236,13 +241,13 @@ func (s *server) handleClubTierSave(w http.ResponseWriter, r *http.Request) {
 	if v := f.V("tier_id"); v != "" {
 		tierID, _ = strconv.ParseInt(v, 10, 64)
 	}
-	if f.ok() {
-		_, err := s.club.SaveTier(ctx, id, tierID, in)
-		if err == nil {
-			redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10)+"#tiers", "")
-			return
-		}
-		f.fail(p, err, clubFieldKeys(tierFields...))
+	if !f.ok() {
+		f.mergeFail(club.CheckTier(in), tierFail(p))
+	} else if _, err := s.club.SaveTier(ctx, id, tierID, in); err == nil {
+		redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10)+"#tiers", "")
+		return
+	} else {
+		tierFail(p)(&f, err)
 	}
 	s.renderClubProgram(w, r, http.StatusUnprocessableEntity, form{}, f, form{})
 }
@@ -265,6 +270,22 @@ func (s *server) handleClubTierDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 var ruleFields = []string{"name", "kind", "priority", "stacking", "value", "sku", "category", "tier_id", "min_spend", "starts", "ends"}
+
+// ruleFail puts the service's verdict on a rule form. The service names
+// the dates starts_at and ends_at; the form's fields are starts and ends.
+func ruleFail(p *locale.Printer) func(*form, error) {
+	return func(f *form, err error) {
+		f.fail(p, err, clubFieldKeys(append(ruleFields, "starts_at", "ends_at")...))
+		for from, to := range map[string]string{"starts_at": "starts", "ends_at": "ends"} {
+			if msg, ok := f.Errors[from]; ok {
+				delete(f.Errors, from)
+				if _, taken := f.Errors[to]; !taken {
+					f.Errors[to] = msg
+				}
+			}
+		}
+	}
+}
 
 func (s *server) handleClubRuleSave(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.pathInt(w, r)
@@ -317,13 +338,13 @@ func (s *server) handleClubRuleSave(w http.ResponseWriter, r *http.Request) {
 			f.invalid(p, "ends", "club.error.date")
 		}
 	}
-	if f.ok() {
-		_, err := s.club.SaveRule(ctx, id, 0, in)
-		if err == nil {
-			redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10)+"#rules", "")
-			return
-		}
-		f.fail(p, err, clubFieldKeys(append(ruleFields, "starts_at", "ends_at")...))
+	if !f.ok() {
+		f.mergeFail(s.club.CheckRule(ctx, id, in), ruleFail(p))
+	} else if _, err := s.club.SaveRule(ctx, id, 0, in); err == nil {
+		redirect(w, r, "/settings/club/"+strconv.FormatInt(id, 10)+"#rules", "")
+		return
+	} else {
+		ruleFail(p)(&f, err)
 	}
 	s.renderClubProgram(w, r, http.StatusUnprocessableEntity, form{}, form{}, f)
 }

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/pivand/pivand/internal/club"
 	"github.com/pivand/pivand/internal/crm"
 	"github.com/pivand/pivand/internal/store"
 	"github.com/pivand/pivand/internal/store/storetest"
@@ -49,6 +51,104 @@ func TestClubProgramFormShowsEveryError(t *testing.T) {
 		}
 		if pd, err := app.club.Program(context.Background(), app.program.ID); err != nil || pd.Program.Name != app.program.Name || pd.Program.Currency != "IRR" {
 			t.Errorf("the program changed: %+v %v", pd, err)
+		}
+	})
+}
+
+func TestClubTierFormShowsEveryError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		app := newClubApp(t, db)
+		ctx := context.Background()
+		before, err := app.club.Program(ctx, app.program.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "/settings/club/" + strconv.FormatInt(app.program.ID, 10) + "/tiers"
+		c := signInAs(t, app.testApp, "admin@example.com", "en")
+		// A threshold in words, with no name, a multiplier under 1× and a
+		// negative fee: the form's own problem and the service's, at once.
+		f := url.Values{"name": {""}, "threshold": {"abc"}, "multiplier": {"0.5"}, "fee": {"-5"}, "benefits": {"Free coffee"}}
+		r := c.send(path, f)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="tr-threshold-error"`, `id="tr-name-error"`, "A tier needs a name.", `id="tr-mult-error"`,
+			"The multiplier is in hundredths", `id="tr-fee-error"`, "The fee must not be negative.",
+			`value="abc"`, `value="0.5"`, `value="-5"`, `value="Free coffee"`)
+		// In Persian, with the threshold in Persian words, each message translated.
+		fa := signInAs(t, app.testApp, "admin@example.com", "fa")
+		f.Set("threshold", "دو")
+		r = fa.send(path, f)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="tr-threshold-error"`, `id="tr-name-error"`, `id="tr-mult-error"`, `id="tr-fee-error"`,
+			"این مقدار را بررسی کنید.", `value="دو"`)
+		for _, en := range []string{"A tier needs a name.", "The fee must not be negative."} {
+			if strings.Contains(r.body, en) {
+				t.Errorf("the Persian form says %q in English", en)
+			}
+		}
+		after, err := app.club.Program(ctx, app.program.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Tiers) != len(before.Tiers) || after.Program.Version != before.Program.Version {
+			t.Errorf("failed forms changed the program: %d tiers (was %d), version %d (was %d)",
+				len(after.Tiers), len(before.Tiers), after.Program.Version, before.Program.Version)
+		}
+	})
+}
+
+func TestClubRuleFormShowsEveryError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		app := newClubApp(t, db)
+		ctx := context.Background()
+		before, err := app.club.Program(ctx, app.program.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "/settings/club/" + strconv.FormatInt(app.program.ID, 10) + "/rules"
+		c := signInAs(t, app.testApp, "admin@example.com", "en")
+		// A multiplier in words, with no name, a priority out of range and
+		// an end before the start.
+		f := url.Values{"name": {""}, "kind": {club.RuleMultiplier}, "value": {"abc"}, "priority": {"5000"}, "stacking": {club.StackingStack},
+			"sku": {"TEA-1"}, "starts": {"2026-03-10"}, "ends": {"2026-03-01"}}
+		r := c.send(path, f)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="rl-value-error"`, `id="rl-name-error"`, "A rule needs a name.", `id="rl-priority-error"`,
+			"Priority is -1000 to 1000", `id="rl-ends-error"`, "The end must be after the start.",
+			`value="abc"`, `value="5000"`, `value="TEA-1"`, `value="2026-03-10"`, `value="2026-03-01"`)
+		// The end before the start is said at the end's field when the
+		// rest is right, too, and nothing is stored.
+		ok := url.Values{"name": {"Spring"}, "kind": {club.RuleBonus}, "value": {"20"}, "priority": {"1"}, "stacking": {club.StackingStack},
+			"starts": {"2026-03-10"}, "ends": {"2026-03-01"}}
+		r = c.send(path, ok)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="rl-ends-error"`, "The end must be after the start.", `value="Spring"`)
+		// A date the form cannot read, with the service's problems.
+		f.Set("value", "2")
+		f.Set("starts", "soon")
+		r = c.send(path, f)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="rl-starts-error"`, `id="rl-name-error"`, `id="rl-priority-error"`, `value="soon"`)
+		// In Persian, a bonus in Persian words, each message translated.
+		fa := signInAs(t, app.testApp, "admin@example.com", "fa")
+		f.Set("kind", club.RuleBonus)
+		f.Set("value", "دو")
+		f.Set("starts", "")
+		f.Set("ends", "")
+		r = fa.send(path, f)
+		mustStatus(t, r, http.StatusUnprocessableEntity)
+		mustContain(t, r, `id="rl-value-error"`, `id="rl-name-error"`, `id="rl-priority-error"`, "این مقدار را بررسی کنید.", `value="دو"`)
+		for _, en := range []string{"A rule needs a name.", "Priority is -1000 to 1000"} {
+			if strings.Contains(r.body, en) {
+				t.Errorf("the Persian form says %q in English", en)
+			}
+		}
+		after, err := app.club.Program(ctx, app.program.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Rules) != len(before.Rules) || after.Program.Version != before.Program.Version {
+			t.Errorf("failed forms changed the program: %d rules (was %d), version %d (was %d)",
+				len(after.Rules), len(before.Rules), after.Program.Version, before.Program.Version)
 		}
 	})
 }
