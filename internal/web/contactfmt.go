@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -265,7 +266,8 @@ func formatNumber(p *locale.Printer, v float64) string {
 	return p.Digits(strings.Replace(s, ".", decimalSep(p), 1))
 }
 
-// asInt64 reads a JSON number (float64 after decoding, int64 when fresh).
+// asInt64 reads a JSON number (float64 after decoding, json.Number with
+// UseNumber, int64 when fresh).
 func asInt64(v any) (int64, bool) {
 	switch x := v.(type) {
 	case int64:
@@ -274,6 +276,9 @@ func asInt64(v any) (int64, bool) {
 		return int64(x), true
 	case float64:
 		return int64(x), true
+	case json.Number:
+		i, err := x.Int64()
+		return i, err == nil
 	}
 	return 0, false
 }

@@ -56,18 +56,12 @@ func (s *server) orderCurrencies(r *http.Request, d *workflow.Definition) []stri
 		rule.Walk(func(_ string, c *crm.Rule) { visit(c) })
 	}
 	add(d.Conditions)
-	var steps func([]workflow.Step)
-	steps = func(list []workflow.Step) {
-		for i := range list {
-			add(list[i].If)
-			if list[i].Wait != nil {
-				add(list[i].Wait.Condition)
-			}
-			steps(list[i].Then)
-			steps(list[i].Else)
+	workflow.WalkSteps("steps", d.Steps, func(_ string, st *workflow.Step) {
+		add(st.If)
+		if st.Wait != nil {
+			add(st.Wait.Condition)
 		}
-	}
-	steps(d.Steps)
+	})
 	if len(out) == 0 {
 		out = append(out, "IRR")
 	}
@@ -168,7 +162,7 @@ func describeCondition(p *locale.Printer, c *crm.Rule, fields map[string]crm.Con
 		switch field {
 		case workflow.OrderFieldTotal:
 			amount := func(x any) string {
-				n, _ := toInt64(x)
+				n, _ := asInt64(x)
 				return formatMoney(p, n, cur)
 			}
 			if l, ok := c.Value.([]any); ok && len(l) == 2 {
@@ -199,18 +193,4 @@ func describeCondition(p *locale.Printer, c *crm.Rule, fields map[string]crm.Con
 		text += " " + v
 	}
 	return text
-}
-
-// toInt64 reads a stored (JSON) number.
-func toInt64(x any) (int64, bool) {
-	switch n := x.(type) {
-	case float64:
-		return int64(n), true
-	case int64:
-		return n, true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
 }

@@ -941,3 +941,15 @@ func BranchPath(steps []Step, path string, then bool) string {
 	}
 	return NextPath(steps, path)
 }
+
+// WalkSteps calls fn for each step of steps and, depth first, of its
+// branches' then and else, with the step's path under path
+// ("steps[0].then[1]").
+func WalkSteps(path string, steps []Step, fn func(path string, st *Step)) {
+	for i := range steps {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		fn(p, &steps[i])
+		WalkSteps(p+".then", steps[i].Then, fn)
+		WalkSteps(p+".else", steps[i].Else, fn)
+	}
+}

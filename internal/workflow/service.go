@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -608,28 +607,19 @@ func checkRefs(ctx context.Context, tx *store.Tx, d *Definition) error {
 			return err
 		}
 	}
-	var walk func(path string, steps []Step) error
-	walk = func(path string, steps []Step) error {
-		for i, st := range steps {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			if st.Kind == StepWebhook {
-				if _, _, err := tx.Webhook(ctx, st.SubscriptionID); missing(err) {
-					v.Add(p+".subscription_id", "There is no webhook %d; choose another.", st.SubscriptionID)
-				} else if err != nil {
-					return err
-				}
-			}
-			if err := walk(p+".then", st.Then); err != nil {
-				return err
-			}
-			if err := walk(p+".else", st.Else); err != nil {
-				return err
-			}
+	var ferr error
+	WalkSteps("steps", d.Steps, func(p string, st *Step) {
+		if st.Kind != StepWebhook || ferr != nil {
+			return
 		}
-		return nil
-	}
-	if err := walk("steps", d.Steps); err != nil {
-		return err
+		if _, _, err := tx.Webhook(ctx, st.SubscriptionID); missing(err) {
+			v.Add(p+".subscription_id", "There is no webhook %d; choose another.", st.SubscriptionID)
+		} else if err != nil {
+			ferr = err
+		}
+	})
+	if ferr != nil {
+		return ferr
 	}
 	if err := v.Err(); err != nil {
 		if e, ok := err.(*crm.Error); ok {
@@ -677,14 +667,11 @@ func usesHook(d *Definition, kind string, id int64) bool {
 	if kind == HookInbound {
 		return d.Trigger.Kind == TriggerWebhook && d.Trigger.HookID == id
 	}
-	var walk func(steps []Step) bool
-	walk = func(steps []Step) bool {
-		for _, st := range steps {
-			if st.Kind == StepWebhook && st.SubscriptionID == id || walk(st.Then) || walk(st.Else) {
-				return true
-			}
-		}
-		return false
+	used := false
+	if kind == HookOutgoing {
+		WalkSteps("steps", d.Steps, func(_ string, st *Step) {
+			used = used || st.Kind == StepWebhook && st.SubscriptionID == id
+		})
 	}
-	return kind == HookOutgoing && walk(d.Steps)
+	return used
 }
